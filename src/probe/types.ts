@@ -1,0 +1,36 @@
+import type { ImageRef } from '../reference/parse.js';
+
+/**
+ * What an anonymous pull attempt tells about one image.
+ * - public: the manifest answered 2xx without credentials.
+ * - private: 401/403, also after an anonymous token.
+ * - private-404: 404 to an anonymous user (quay, GHCR, ECR hide private repositories so); private, with a warning.
+ * - inconclusive: 429/5xx/timeouts/network/TLS errors that outlasted the retries; `probe.onError` decides.
+ */
+export type ProbeVerdict = 'public' | 'private' | 'private-404' | 'inconclusive';
+
+export interface ProbeOutcome {
+  readonly verdict: ProbeVerdict;
+  /** One line a user can act on: `HEAD https://quay.io/v2/org/api/manifests/v1 answered 401 after an anonymous token`. Never holds credentials. */
+  readonly reason: string;
+  /** True when the answer came from the decision cache, not the network. */
+  readonly cached?: boolean;
+}
+
+export interface ProbeSettings {
+  readonly timeoutSeconds: number;
+  readonly deadlineSeconds: number;
+  readonly concurrency: number;
+  readonly concurrencyPerRegistry: number;
+  readonly retries: number;
+  readonly insecureRegistries: readonly string[];
+  readonly caFile?: string;
+  readonly cacheFile?: string;
+  readonly cacheTTLSeconds: number;
+}
+
+/** Decides many images at once; keyed by `formatReference(ref)`. Never throws for a registry's failure. */
+export interface Prober {
+  probeAll(refs: readonly ImageRef[]): Promise<Map<string, ProbeOutcome>>;
+  close(): Promise<void>;
+}
