@@ -1,0 +1,95 @@
+/**
+ * The real orchestrators the integration tests drive: kpt and kubectl (its embedded kustomize v5 runs container KRM
+ * functions and legacy exec plugins). Present → version checked; missing → installed with apt where this machine's
+ * apt sources offer them (kubectl, google-cloud-cli-kpt); otherwise a loud failure that says what to install.
+ * Standalone `kustomize` is not required (it is not installable here); see `kustomizeShim`.
+ */
+import { spawnSync } from 'node:child_process';
+import type { SpawnSyncOptions } from 'node:child_process';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { aptInstall, hasCommand, PROJECT_ROOT } from './podman.js';
+
+export const BUNDLE = join(PROJECT_ROOT, 'dist', 'proxy-private-images.js');
+
+export interface Ran {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function run(cmd: string, args: readonly string[], opts: SpawnSyncOptions = {}): Ran {
+  const r = spawnSync(cmd, args as string[], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 300_000, ...opts });
+  if (r.error) throw new Error(`could not run ${cmd} ${args.join(' ')}: ${r.error.message}`);
+  return { status: r.status, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+}
+
+/** Like `run`, but throws with both streams when the exit code is not 0. */
+export function runOk(cmd: string, args: readonly string[], opts: SpawnSyncOptions = {}): Ran {
+  const r = run(cmd, args, opts);
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  }
+  return r;
+}
+
+function tryApt(pkg: string, why: string): void {
+  try {
+    aptInstall([pkg], why);
+  } catch (e) {
+    throw new Error(
+      `${why}. Installing it with apt failed (${(e as Error).message.split('\n')[0]}). ` +
+        `Install ${pkg} by hand (Google Cloud SDK apt repository, package "${pkg}") and run the tests again.`,
+    );
+  }
+}
+
+let checked = false;
+
+/** kpt ≥ 1.0.0-beta and kubectl with kustomize ≥ v5; installs or fails loudly. */
+export function ensureKrmTools(): void {
+  if (checked) return;
+  if (!hasCommand('kpt')) tryApt('google-cloud-cli-kpt', 'the integration tests need kpt (1.0.0-beta.50 or later)');
+  if (!hasCommand('kubectl')) tryApt('kubectl', 'the integration tests need kubectl with kustomize v5 embedded');
+  const kpt = runOk('kpt', ['version']).stdout.trim();
+  if (!/^v?1\.0\.0/.test(kpt)) throw new Error(`kpt 1.0.0 (beta) is needed, found ${kpt}`);
+  const kv = JSON.parse(runOk('kubectl', ['version', '--client', '-o', 'json']).stdout) as { kustomizeVersion?: string };
+  const major = /^v(\d+)\./.exec(kv.kustomizeVersion ?? '')?.[1];
+  if (major === undefined || Number(major) < 5) {
+    throw new Error(`kubectl must embed kustomize v5 or later (found ${kv.kustomizeVersion ?? 'none'}); Debian's kubernetes-client is too old`);
+  }
+  if (!hasCommand('git')) aptInstall(['git'], 'the integration tests diff packages with git');
+  checked = true;
+}
+
+/** Fails loudly when the bundle is missing (`npm test` builds it first). */
+export function ensureBundle(): string {
+  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` first (npm test does)`);
+  return BUNDLE;
+}
+
+/**
+ * A BIN folder for pipes: `proxy-private-images` (the bundle) and a `kustomize` that stands in for the standalone
+ * kustomize CLI with kubectl's embedded kustomize (`kustomize build DIR [flags]` → `kubectl kustomize DIR [flags]`;
+ * `--enable-exec` is dropped since kubectl has no such flag and the pipes here do not need it).
+ */
+export function writePipeBin(binDir: string): string {
+  mkdirSync(binDir, { recursive: true });
+  const fn = join(binDir, 'proxy-private-images');
+  if (!existsSync(fn)) symlinkSync(ensureBundle(), fn);
+  const shim = join(binDir, 'kustomize');
+  writeFileSync(
+    shim,
+    [
+      '#!/bin/sh',
+      '# test stand-in for standalone kustomize: kubectl kustomize is the same kustomize (v5), minus --enable-exec',
+      '[ "$1" = build ] || { echo "kustomize shim: only build is supported" >&2; exit 2; }',
+      'shift',
+      'for a in "$@"; do [ "$a" = --enable-exec ] || set -- "$@" "$a"; shift; done',
+      'exec kubectl kustomize "$@"',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(shim, 0o755);
+  return binDir;
+}
