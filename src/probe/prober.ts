@@ -1,0 +1,198 @@
+import { formatReference, hostOnly, type ImageRef } from '../reference/parse.js';
+import { bearerOf, parseChallenges, type Challenge } from './challenge.js';
+import { DecisionCache } from './cache.js';
+import { classifyStatus } from './classify.js';
+import { Http, printable, type ConnectHook, type LookupHook } from './http.js';
+import { Limiter } from './limit.js';
+import { fetchManifest, manifestUrl } from './manifest.js';
+import { ping, type PingResult } from './ping.js';
+import type { RegistryTarget } from './policy.js';
+import { realClock, type Clock, type RetryContext } from './retry.js';
+import { TokenSource } from './token.js';
+import type { ProbeOutcome, ProbeSettings, Prober } from './types.js';
+import type { Dispatcher } from 'undici';
+
+export interface ProberOptions {
+  /** Use this undici dispatcher instead of the prober's own Agent (connect/lookup/env/caFile then do not apply). */
+  readonly dispatcher?: Dispatcher;
+  /** Called before every connection; throw to refuse it. Tests record attempted addresses here. */
+  readonly onConnect?: ConnectHook;
+  /** DNS lookup used for host names (default node:dns lookup). */
+  readonly lookup?: LookupHook;
+  /** Environment for HTTPS_PROXY/HTTP_PROXY/NO_PROXY (default process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly clock?: Clock;
+  /** First backoff step; doubles per retry (default 250 ms). */
+  readonly backoffBaseMs?: number;
+}
+
+const DOCKER_HUB_API = 'registry-1.docker.io';
+
+interface Registry {
+  readonly base: URL;
+  readonly target: RegistryTarget;
+  readonly limiter: Limiter;
+  ping?: Promise<PingResult>;
+}
+
+export class RegistryProber implements Prober {
+  private readonly http: Http;
+  private readonly clock: Clock;
+  private readonly global: Limiter;
+  private readonly registries = new Map<string, Registry>();
+  private readonly tokens: TokenSource;
+  private readonly cache?: DecisionCache;
+  private retry!: RetryContext;
+
+  constructor(
+    private readonly settings: ProbeSettings,
+    private readonly options: ProberOptions = {},
+  ) {
+    this.clock = options.clock ?? realClock;
+    this.http = new Http({
+      timeoutMs: settings.timeoutSeconds * 1000,
+      ...(settings.caFile !== undefined && { caFile: settings.caFile }),
+      ...(options.dispatcher && { dispatcher: options.dispatcher }),
+      ...(options.onConnect && { onConnect: options.onConnect }),
+      ...(options.lookup && { lookup: options.lookup }),
+      ...(options.env && { env: options.env }),
+    });
+    this.global = new Limiter(Math.max(1, settings.concurrency));
+    this.tokens = new TokenSource(this.http, () => this.retry);
+    if (settings.cacheFile) this.cache = new DecisionCache(settings.cacheFile, settings.cacheTTLSeconds * 1000);
+  }
+
+  async probeAll(refs: readonly ImageRef[]): Promise<Map<string, ProbeOutcome>> {
+    const unique = new Map<string, ImageRef>();
+    for (const r of refs) unique.set(formatReference(r), r);
+    const out = new Map<string, ProbeOutcome>();
+    if (unique.size === 0) return out;
+    const started = this.clock.now();
+    for (const [k, o] of this.cache?.lookup(unique.keys(), started) ?? []) {
+      out.set(k, o);
+      unique.delete(k);
+    }
+    if (unique.size === 0) return out;
+
+    const deadlineMs = this.settings.deadlineSeconds * 1000;
+    const controller = new AbortController();
+    this.retry = {
+      retries: Math.max(0, this.settings.retries),
+      backoffBaseMs: this.options.backoffBaseMs ?? 250,
+      clock: this.clock,
+      deadlineAt: started + deadlineMs,
+      signal: controller.signal,
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        resolve();
+      }, deadlineMs);
+    });
+    const fresh = new Map<string, ProbeOutcome>();
+    const tasks = [...unique].map(async ([k, ref]) => {
+      const reg = this.registryFor(ref.domain);
+      let o: ProbeOutcome | undefined;
+      try {
+        o = await reg.limiter.run(() => this.global.run(() => (controller.signal.aborted ? Promise.resolve(undefined) : this.probeOne(ref, reg))));
+      } catch (e) {
+        o = { verdict: 'inconclusive', reason: `probe failed: ${(e as Error).message.split('\n')[0]}` };
+      }
+      if (o && !controller.signal.aborted) fresh.set(k, o);
+    });
+    await Promise.race([Promise.allSettled(tasks), deadline]);
+    clearTimeout(timer);
+    controller.abort();
+    this.registries.clear(); // pings are per run
+    for (const k of unique.keys()) {
+      out.set(k, fresh.get(k) ?? { verdict: 'inconclusive', reason: `deadline exceeded (${this.settings.deadlineSeconds} s for all probes) before ${k} was decided` });
+    }
+    this.cache?.store(fresh, this.clock.now());
+    return out;
+  }
+
+  private registryFor(domain: string): Registry {
+    let reg = this.registries.get(domain);
+    if (!reg) {
+      const insecure = this.settings.insecureRegistries.some((h) => h.toLowerCase() === domain.toLowerCase());
+      const scheme = insecure ? 'http' : 'https';
+      const host = domain === 'docker.io' ? DOCKER_HUB_API : domain;
+      reg = {
+        base: new URL(`${scheme}://${host}/`),
+        target: { scheme, hostname: hostOnly(host) },
+        limiter: new Limiter(Math.max(1, this.settings.concurrencyPerRegistry)),
+      };
+      this.registries.set(domain, reg);
+    }
+    return reg;
+  }
+
+  private async probeOne(ref: ImageRef, reg: Registry): Promise<ProbeOutcome> {
+    const ctx = this.retry;
+    reg.ping ??= ping(this.http, reg.base, reg.target, ctx);
+    const p = await reg.ping;
+    if (p.kind === 'inconclusive') return { verdict: 'inconclusive', reason: p.reason };
+
+    const url = manifestUrl(reg.base, ref);
+    const defaultScope = `repository:${ref.path}:pull`;
+    let authorization: string | undefined;
+    let used: string | undefined;
+    const pingBearer = bearerOf(p.challenges);
+    if (pingBearer) {
+      const t = await this.tokens.get(pingBearer, defaultScope, reg.target);
+      if (t.kind === 'denied') return { verdict: 'private', reason: t.reason };
+      if (t.kind === 'inconclusive') return { verdict: 'inconclusive', reason: t.reason };
+      authorization = `Bearer ${t.value}`;
+      used = tokenKey(pingBearer, defaultScope);
+    }
+
+    for (let round = 0; ; round++) {
+      const m = await fetchManifest(this.http, url, reg.target, authorization, ctx);
+      if (m.failed) return { verdict: 'inconclusive', reason: m.failed };
+      const r = m.result;
+      if (r.kind !== 'response') return { verdict: 'inconclusive', reason: `${m.method} ${printable(url)} failed` };
+      const where = `${m.method} ${printable(r.url)}`;
+      const after = authorization ? ' after an anonymous token' : '';
+      if (r.status === 401) {
+        const parsed = parseChallenges(r.headers['www-authenticate']);
+        if (!parsed.ok) return { verdict: 'inconclusive', reason: `${where} answered 401 with a malformed WWW-Authenticate (${parsed.error})` };
+        const bearer = bearerOf(parsed.challenges);
+        const scope = bearer?.params.scope ?? defaultScope;
+        if (bearer && round === 0 && tokenKey(bearer, scope) !== used) {
+          // follow this request's own challenge, as a runtime does
+          const t = await this.tokens.get(bearer, scope, reg.target);
+          if (t.kind === 'denied') return { verdict: 'private', reason: t.reason };
+          if (t.kind === 'inconclusive') return { verdict: 'inconclusive', reason: t.reason };
+          authorization = `Bearer ${t.value}`;
+          used = tokenKey(bearer, scope);
+          continue;
+        }
+        const basic = !bearer && parsed.challenges.some((c) => c.scheme === 'basic') ? ' (Basic auth required)' : '';
+        const detail = bearer?.params.error ? ` (${bearer.params.error})` : '';
+        return { verdict: 'private', reason: `${where} answered 401${after}${basic}${detail}` };
+      }
+      switch (classifyStatus(r.status)) {
+        case 'public':
+          return { verdict: 'public', reason: `${where} answered ${r.status}${after}` };
+        case 'private':
+          return { verdict: 'private', reason: `${where} answered ${r.status}${after}` };
+        case 'private-404':
+          return {
+            verdict: 'private-404',
+            reason: `${where} answered 404${after}; registries such as quay.io, ghcr.io and ECR answer 404 for private repositories`,
+          };
+        default:
+          return { verdict: 'inconclusive', reason: `${where} answered unexpected status ${r.status}${after}` };
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+}
+
+function tokenKey(c: Challenge, scope: string): string {
+  return JSON.stringify([c.params.realm ?? '', c.params.service ?? '', scope]);
+}
