@@ -94,6 +94,7 @@ export class Http {
       else dnsLookup(hostname, { all: true }, done);
     };
     const base = buildConnector({
+      allowH2: true,
       timeout: options.timeoutMs,
       lookup: guardedLookup,
       ...(ca && { ca }),
@@ -114,6 +115,7 @@ export class Http {
     const noProxy = env.no_proxy ?? env.NO_PROXY ?? '';
     const agentOptions = {
       connect,
+      allowH2: true,
       keepAliveTimeout: 10_000,
       connections: 32,
       headersTimeout: options.timeoutMs,
