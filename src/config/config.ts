@@ -1,0 +1,42 @@
+/** The typed configuration every later stage reads; built by `load.ts`. */
+import type { OnError } from '../decide/decide.js';
+import type { FieldSpec } from '../find/images.js';
+import type { ProbeSettings } from '../probe/types.js';
+
+export const CONFIG_API_VERSION = 'fn.proxy-private-images.dev/v1alpha1';
+export const CONFIG_KIND = 'ProxyPrivateImages';
+
+export interface Config {
+  readonly appSlug: string;
+  readonly proxyHost: string;
+  readonly dockerHubHost: string;
+  readonly proxyPublicImages: boolean;
+  readonly licenseId?: string;
+  readonly licenseFromEnv: string;
+  readonly vendorRegistries: readonly string[];
+  readonly pullSecretName: string;
+  readonly pullSecretNamespaces: readonly string[];
+  readonly privateGlobs: readonly string[];
+  readonly publicGlobs: readonly string[];
+  readonly probe: ProbeSettings;
+  readonly onError: OnError;
+  readonly fieldSpecs: readonly FieldSpec[];
+  readonly output: 'resources' | 'kustomization';
+}
+
+export const PROBE_DEFAULTS: ProbeSettings = {
+  timeoutSeconds: 10,
+  deadlineSeconds: 120,
+  concurrency: 16,
+  concurrencyPerRegistry: 6,
+  retries: 3,
+  insecureRegistries: [],
+  cacheTTLSeconds: 3600,
+};
+
+export const DEFAULTS = {
+  proxyHost: 'proxy.replicated.com',
+  dockerHubHost: 'docker.io',
+  vendorRegistries: ['registry.replicated.com'],
+  licenseFromEnv: 'LICENSE_ID',
+} as const;

@@ -1,0 +1,188 @@
+/**
+ * functionConfig -> Config: the ConfigMap form is mapped onto the typed
+ * shape (dotted keys, comma lists), everything is validated against the JSON
+ * Schema in functionconfig/ (all problems at once, each with its field path),
+ * then defaults are filled in.
+ */
+import { FnError } from '../errors.js';
+import { normaliseGlob } from '../decide/policy.js';
+import { CONFIG_API_VERSION, CONFIG_KIND, DEFAULTS, PROBE_DEFAULTS, type Config } from './config.js';
+import { validateFunctionConfig, type SchemaError } from './validate.js';
+import schema from '../../functionconfig/proxy-private-images.v1alpha1.schema.json' with { type: 'json' };
+
+type Json = Record<string, unknown>;
+
+/** Turns the functionConfig object (already plain JS) plus CLI overrides into a Config. */
+export function loadConfig(functionConfig: Json | undefined, overrides: Json = {}): Config {
+  const raw = merge(toTyped(functionConfig), overrides);
+  const errors = validateFunctionConfig(raw);
+  if (errors.length > 0) {
+    const lines = errors.map(describeSchemaError);
+    throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${lines[0]}${lines.length > 1 ? ` (and ${lines.length - 1} more)` : ''}`, lines);
+  }
+  return withDefaults(raw as unknown as TypedConfig);
+}
+
+/** A `ProxyPrivateImages` object as given, a ConfigMap mapped onto that shape, or an empty one. */
+function toTyped(fc: Json | undefined): Json {
+  const base = { apiVersion: CONFIG_API_VERSION, kind: CONFIG_KIND };
+  if (!fc || Object.keys(fc).length === 0) return base;
+  const kind = fc['kind'];
+  const apiVersion = fc['apiVersion'];
+  if (kind === CONFIG_KIND) {
+    if (apiVersion !== CONFIG_API_VERSION) {
+      throw new FnError('CONFIG_INVALID', `invalid functionConfig: apiVersion must be ${CONFIG_API_VERSION}, got ${JSON.stringify(apiVersion)}`);
+    }
+    // kpt and kustomize add their own annotations; metadata is otherwise ours to ignore.
+    return fc;
+  }
+  if (kind === 'ConfigMap' && (apiVersion === 'v1' || apiVersion === undefined)) return fromConfigMap(fc['data']);
+  throw new FnError(
+    'CONFIG_INVALID',
+    `functionConfig must be a ${CONFIG_KIND} (apiVersion ${CONFIG_API_VERSION}) or a ConfigMap, got ${describe(kind)} ${describe(apiVersion)}`,
+  );
+}
+
+function describe(v: unknown): string {
+  return v === undefined ? '(none)' : JSON.stringify(v);
+}
+
+/** `kpt fn eval -- appSlug=x proxy.host=y images.private=a,b`: every value arrives as a string. */
+export function fromConfigMap(data: unknown): Json {
+  const out: Json = { apiVersion: CONFIG_API_VERSION, kind: CONFIG_KIND };
+  if (data === undefined || data === null) return out;
+  if (typeof data !== 'object' || Array.isArray(data)) throw new FnError('CONFIG_INVALID', 'invalid functionConfig: ConfigMap data must be a mapping');
+  for (const [key, value] of Object.entries(data as Json)) {
+    const path = key.split('.');
+    const prop = schemaAt(path);
+    if (!prop) throw new FnError('CONFIG_INVALID', `invalid functionConfig: unknown field ${JSON.stringify(key)} in ConfigMap data`);
+    if (typeof value !== 'string') throw new FnError('CONFIG_INVALID', `invalid functionConfig: ConfigMap data ${key} must be a string`);
+    setPath(out, path, fromString(value, prop, key));
+  }
+  return out;
+}
+
+interface SchemaNode {
+  type?: string;
+  $ref?: string;
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  enum?: unknown[];
+}
+
+function schemaAt(path: string[]): SchemaNode | undefined {
+  let node: SchemaNode | undefined = schema as unknown as SchemaNode;
+  for (const seg of path) {
+    node = node?.properties?.[seg];
+    if (!node) return undefined;
+  }
+  return node.properties && !node.type ? undefined : node;
+}
+
+function typeOf(node: SchemaNode): string {
+  if (node.type) return node.type;
+  if (node.$ref?.endsWith('positiveSeconds')) return 'number';
+  return 'string';
+}
+
+function fromString(value: string, prop: SchemaNode, key: string): unknown {
+  switch (typeOf(prop)) {
+    case 'boolean':
+      if (value === 'true') return true;
+      if (value === 'false') return false;
+      throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be true or false, got ${JSON.stringify(value)}`);
+    case 'integer':
+    case 'number': {
+      const n = Number(value);
+      if (value.trim() === '' || !Number.isFinite(n)) throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be a number, got ${JSON.stringify(value)}`);
+      return n;
+    }
+    case 'array':
+      if (prop.items && typeOf(prop.items) === 'object') {
+        try {
+          return JSON.parse(value);
+        } catch {
+          throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be a JSON list in the ConfigMap form`);
+        }
+      }
+      return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    default:
+      return value;
+  }
+}
+
+function setPath(target: Json, path: string[], value: unknown): void {
+  let node = target;
+  for (const seg of path.slice(0, -1)) {
+    if (typeof node[seg] !== 'object' || node[seg] === null) node[seg] = {};
+    node = node[seg] as Json;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function merge(base: Json, overrides: Json): Json {
+  const out: Json = { ...base };
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v === undefined) continue;
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? merge(b, v) : v;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describeSchemaError(e: SchemaError): string {
+  const path = e.instancePath.split('/').filter(Boolean).join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]');
+  const at = path === '' ? '' : path;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const extra = String(e.params['additionalProperty']);
+      return `unknown field ${at ? `${at}.` : ''}${extra}`;
+    }
+    case 'required':
+      return `${at ? `${at}.` : ''}${String(e.params['missingProperty'])} is required`;
+    case 'enum':
+      return `${at} must be one of ${(e.params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'const':
+      return `${at} must be ${JSON.stringify(e.params['allowedValue'])}`;
+    default:
+      return `${at || 'functionConfig'} ${e.message ?? 'is invalid'}`;
+  }
+}
+
+interface TypedConfig {
+  appSlug: string;
+  proxy?: { host?: string; dockerHubHost?: string };
+  proxyPublicImages?: boolean;
+  license?: { id?: string; fromEnv?: string };
+  vendorRegistries?: string[];
+  pullSecret?: { name?: string; namespaces?: string[] };
+  images?: { private?: string[]; public?: string[] };
+  probe?: Partial<Config['probe']> & { onError?: Config['onError'] };
+  fieldSpecs?: Config['fieldSpecs'];
+  output?: Config['output'];
+}
+
+function withDefaults(c: TypedConfig): Config {
+  const { onError, ...probe } = c.probe ?? {};
+  return {
+    appSlug: c.appSlug,
+    proxyHost: c.proxy?.host ?? DEFAULTS.proxyHost,
+    dockerHubHost: c.proxy?.dockerHubHost ?? DEFAULTS.dockerHubHost,
+    proxyPublicImages: c.proxyPublicImages ?? false,
+    ...(c.license?.id !== undefined && { licenseId: c.license.id }),
+    licenseFromEnv: c.license?.fromEnv ?? DEFAULTS.licenseFromEnv,
+    vendorRegistries: c.vendorRegistries ?? [...DEFAULTS.vendorRegistries],
+    pullSecretName: c.pullSecret?.name ?? `${c.appSlug}-registry`,
+    pullSecretNamespaces: c.pullSecret?.namespaces ?? [],
+    privateGlobs: (c.images?.private ?? []).map(normaliseGlob),
+    publicGlobs: (c.images?.public ?? []).map(normaliseGlob),
+    probe: { ...PROBE_DEFAULTS, ...probe },
+    onError: onError ?? 'fail',
+    fieldSpecs: c.fieldSpecs ?? [],
+    output: c.output ?? 'resources',
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * ResourceList text <-> yaml Document. Parsing is strict (duplicate keys,
+ * alias bombs, wrong shapes are errors naming where); the Document keeps the
+ * source ranges that `edits.ts` uses to write only what changed.
+ */
+import { Document, isAlias, isMap, isScalar, isSeq, parseAllDocuments, parseDocument, visit, type YAMLMap, type YAMLSeq } from 'yaml';
+import { FnError } from '../errors.js';
+
+export const RESOURCE_LIST_VERSIONS = ['config.kubernetes.io/v1', 'config.kubernetes.io/v1alpha1'];
+/** Inputs above this are refused before parsing: no render pipeline sends that much, and memory is finite. */
+export const MAX_INPUT_BYTES = 256 * 1024 * 1024;
+/** Aliases may be used, but not to expand the document beyond this many nodes (billion laughs). */
+const MAX_ALIAS_EXPANSION = 10_000;
+
+export type Format = 'yaml' | 'json';
+
+export interface ParsedResourceList {
+  readonly source: string;
+  readonly format: Format;
+  readonly doc: Document.Parsed;
+  readonly root: YAMLMap;
+  /** The `items` sequence, absent when the input has no items key or `items: null`. */
+  readonly itemsNode: YAMLSeq | undefined;
+  readonly items: readonly YAMLMap[];
+  readonly functionConfig: YAMLMap | undefined;
+}
+
+export function parseResourceList(source: string): ParsedResourceList {
+  if (source.length > MAX_INPUT_BYTES) {
+    throw new FnError('INPUT_TOO_LARGE', `input is larger than ${MAX_INPUT_BYTES / 1024 / 1024} MiB`);
+  }
+  if (source.trim() === '') {
+    throw new FnError('INPUT_EMPTY', 'no input: expected a ResourceList (config.kubernetes.io/v1) on stdin');
+  }
+  const format: Format = /^\s*[{[]/.test(source) ? 'json' : 'yaml';
+  const doc = parseDocument(source, { uniqueKeys: true, prettyErrors: true, strict: true, stringKeys: false });
+  if (doc.errors.length > 0) {
+    if (doc.errors.some((e) => e.code === 'MULTIPLE_DOCS')) {
+      const n = parseAllDocuments(source, { prettyErrors: false });
+      const count = Array.isArray(n) ? n.length : 'several';
+      throw new FnError(
+        'INPUT_NOT_RESOURCE_LIST',
+        `input is a stream of ${count} YAML documents, expected one ResourceList (use --stream for a plain multi-document stream)`,
+      );
+    }
+    throw new FnError('INPUT_YAML', 'input is not valid YAML', doc.errors.slice(0, 5).map(describeYamlError));
+  }
+  checkAliases(doc);
+
+  const root = doc.contents;
+  if (!isMap(root)) {
+    throw new FnError('INPUT_NOT_RESOURCE_LIST', `input is not a ResourceList: expected a mapping with kind: ResourceList, got ${describeNode(root)}`);
+  }
+  const kind = scalarString(root.get('kind', true));
+  const apiVersion = scalarString(root.get('apiVersion', true));
+  if (kind !== 'ResourceList') {
+    throw new FnError('INPUT_NOT_RESOURCE_LIST', `input is not a ResourceList: kind is ${kind === undefined ? 'missing' : JSON.stringify(kind)}`);
+  }
+  if (apiVersion === undefined || !RESOURCE_LIST_VERSIONS.includes(apiVersion)) {
+    throw new FnError(
+      'INPUT_NOT_RESOURCE_LIST',
+      `unsupported ResourceList apiVersion ${apiVersion === undefined ? '(missing)' : JSON.stringify(apiVersion)}: expected ${RESOURCE_LIST_VERSIONS.join(' or ')}`,
+    );
+  }
+
+  const rawItems = root.get('items', true);
+  let itemsNode: YAMLSeq | undefined;
+  if (rawItems !== undefined && !(isScalar(rawItems) && rawItems.value === null)) {
+    if (!isSeq(rawItems)) throw new FnError('INPUT_NOT_RESOURCE_LIST', `ResourceList.items must be a list, got ${describeNode(rawItems)}`);
+    itemsNode = rawItems;
+  }
+  const items: YAMLMap[] = [];
+  itemsNode?.items.forEach((item, index) => {
+    if (!isMap(item)) throw new FnError('INPUT_ITEM', `items[${index}] must be a mapping (a Kubernetes object), got ${describeNode(item)}`);
+    for (const field of ['apiVersion', 'kind']) {
+      const value = scalarString(item.get(field, true));
+      if (value === undefined || value === '') {
+        throw new FnError('INPUT_ITEM', `items[${index}]${itemLabel(item)} has no ${field}`);
+      }
+    }
+    items.push(item);
+  });
+
+  const fc = root.get('functionConfig', true);
+  let functionConfig: YAMLMap | undefined;
+  if (fc !== undefined && !(isScalar(fc) && fc.value === null)) {
+    if (!isMap(fc)) throw new FnError('CONFIG_INVALID', `functionConfig must be a mapping, got ${describeNode(fc)}`);
+    functionConfig = fc;
+  }
+  return { source, format, doc, root, itemsNode, items, functionConfig };
+}
+
+/** The string value of a scalar node, or undefined for anything else. */
+export function scalarString(node: unknown): string | undefined {
+  if (isScalar(node) && typeof node.value === 'string') return node.value;
+  return undefined;
+}
+
+function itemLabel(item: YAMLMap): string {
+  const meta = item.get('metadata', true);
+  const name = isMap(meta) ? scalarString(meta.get('name', true)) : undefined;
+  return name ? ` (metadata.name ${JSON.stringify(name)})` : '';
+}
+
+function describeNode(node: unknown): string {
+  if (node === undefined || node === null) return 'nothing';
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) return node.value === null ? 'null' : `${typeof node.value} ${JSON.stringify(node.value)}`.slice(0, 80);
+  if (isAlias(node)) return 'an alias';
+  return 'an unexpected node';
+}
+
+function describeYamlError(e: { message: string }): string {
+  // yaml's pretty errors carry "at line L, column C" and a source excerpt; keep the first line and the location.
+  return e.message.split('\n')[0] ?? e.message;
+}
+
+/** Rejects alias bombs: counts the nodes that aliases would expand to, without expanding them. */
+function checkAliases(doc: Document.Parsed): void {
+  let hasAlias = false;
+  visit(doc, { Alias: () => { hasAlias = true; return visit.BREAK; } });
+  if (!hasAlias) return;
+  try {
+    doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
+  } catch (e) {
+    throw new FnError('INPUT_YAML', `input uses YAML aliases that expand too far (more than ${MAX_ALIAS_EXPANSION} nodes): ${(e as Error).message.split('\n')[0]}`);
+  }
+}

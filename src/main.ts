@@ -1,0 +1,108 @@
+/**
+ * The executable: process I/O only. Reads stdin, runs the pipeline (or the
+ * `check` command, the `--stream` mode, or kustomize's legacy exec plugin
+ * protocol), writes stdout and stderr, sets the exit code.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { parseCli, USAGE } from './cli/args.js';
+import { isLegacyPluginInvocation, runOnStream } from './cli/legacy-plugin.js';
+import { loadConfig } from './config/load.js';
+import { FnError } from './errors.js';
+import type { Prober, ProbeSettings } from './probe/types.js';
+import { redactor } from './results.js';
+import { run, type RunDeps } from './run.js';
+
+declare const __VERSION__: string;
+const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'dev';
+
+/** The probe pulls in undici; load it only when some image really needs probing, so glob-only runs start fast. */
+function lazyProber(settings: ProbeSettings): Prober {
+  let real: Promise<Prober> | undefined;
+  const get = (): Promise<Prober> => (real ??= import('./probe/index.js').then((m) => m.createProber(settings)));
+  return {
+    probeAll: async (refs) => (await get()).probeAll(refs),
+    close: async () => {
+      if (real) await (await real).close();
+    },
+  };
+}
+
+function readStdin(): string {
+  try {
+    return readFileSync(0, 'utf8');
+  } catch (e) {
+    // No stdin at all (closed descriptor) reads as empty input.
+    if ((e as NodeJS.ErrnoException).code === 'EAGAIN' || (e as NodeJS.ErrnoException).code === 'EBADF') return '';
+    throw e;
+  }
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new FnError('USAGE', `cannot read --config ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) throw new FnError('CONFIG_INVALID', `--config ${path} is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+  const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FnError('CONFIG_INVALID', `--config ${path} must hold a mapping`);
+  return value as Record<string, unknown>;
+}
+
+async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  const deps: RunDeps = { env, createProber: lazyProber };
+
+  if (isLegacyPluginInvocation(argv, env)) {
+    const configText = readFileSync(argv[0]!, 'utf8');
+    const out = await runOnStream(readStdin(), configText, (rl) => run(rl, deps));
+    return { stdout: out.stdout, stderr: out.report, exitCode: out.exitCode };
+  }
+
+  const cli = parseCli(argv);
+  switch (cli.command) {
+    case 'help':
+      return { stdout: USAGE, stderr: '', exitCode: 0 };
+    case 'version':
+      return { stdout: `proxy-private-images ${VERSION}\n`, stderr: '', exitCode: 0 };
+    case 'check': {
+      if (cli.images.length === 0) throw new FnError('USAGE', 'check needs at least one IMAGE (see --help)');
+      const fallback = cli.configFile ? readConfigFile(cli.configFile) : undefined;
+      const config = loadConfig(fallback, { appSlug: 'check', ...cli.overrides });
+      const [{ runCheck }, { createProber }] = await Promise.all([import('./cli/check.js'), import('./probe/index.js')]);
+      const prober = createProber(config.probe);
+      try {
+        const out = await runCheck(cli.images, config.probe, prober);
+        return { stdout: out.stdout, stderr: '', exitCode: out.exitCode };
+      } finally {
+        await prober.close();
+      }
+    }
+    case 'run': {
+      const fallback = cli.configFile ? readConfigFile(cli.configFile) : undefined;
+      const options = { overrides: cli.overrides, ...(fallback && { fallbackFunctionConfig: fallback }) };
+      if (cli.stream) {
+        const out = await runOnStream(readStdin(), undefined, (rl) => run(rl, deps, options));
+        return { stdout: out.stdout, stderr: out.report, exitCode: out.exitCode };
+      }
+      return run(readStdin(), deps, options);
+    }
+  }
+}
+
+const redact = redactor([process.env['LICENSE_ID']]);
+main(process.argv.slice(2), process.env).then(
+  (out) => {
+    if (out.stderr) process.stderr.write(redact(out.stderr));
+    process.exitCode = out.exitCode;
+    if (out.stdout) process.stdout.write(out.stdout);
+  },
+  (e: unknown) => {
+    // No stack traces and no secrets for users; a usage or config mistake reads as one line.
+    const message = e instanceof FnError ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`;
+    process.stderr.write(redact(`proxy-private-images: ${message}\n`));
+    process.exitCode = 1;
+  },
+);

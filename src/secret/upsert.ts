@@ -1,0 +1,50 @@
+/** One pull Secret per namespace that needs it; an existing Secret of that name is updated in place. */
+import type { YAMLMap } from 'yaml';
+import type { Config } from '../config/config.js';
+import { resourceRefOf } from '../find/images.js';
+import type { Edit } from '../io/edits.js';
+import type { Result } from '../results.js';
+import { dockerConfigJson, pullSecretObject } from './dockerconfig.js';
+import { secretNamespaces } from './namespaces.js';
+
+export interface SecretPlan {
+  edits: Edit[];
+  results: Result[];
+}
+
+export function planSecrets(items: readonly YAMLMap[], needed: ReadonlySet<string>, config: Config, licenseId: string | undefined): SecretPlan {
+  const namespaces = needed.size > 0 || config.pullSecretNamespaces.length > 0 ? secretNamespaces(needed, config.pullSecretNamespaces, items) : [];
+  if (namespaces.length === 0) return { edits: [], results: [] };
+  if (licenseId === undefined) {
+    return {
+      edits: [],
+      results: [{
+        severity: 'error',
+        message: `the pull Secret ${config.pullSecretName} is needed but no license id was found: set license.id, license.fromEnv, env ${config.licenseFromEnv}, or add a kots.io/v1beta1 License to the input`,
+      }],
+    };
+  }
+  const hosts = [config.proxyHost, ...config.vendorRegistries];
+  const payload = dockerConfigJson(hosts, licenseId);
+  const edits: Edit[] = [];
+  const results: Result[] = [];
+  for (const namespace of namespaces) {
+    const secret = pullSecretObject(config.pullSecretName, namespace, payload);
+    const ref = { apiVersion: 'v1', kind: 'Secret', name: config.pullSecretName, ...(namespace && { namespace }) };
+    const existing = items.find((item) => {
+      const r = resourceRefOf(item);
+      return r.apiVersion === 'v1' && r.kind === 'Secret' && r.name === config.pullSecretName && (r.namespace ?? '') === namespace;
+    });
+    if (existing) {
+      const current = { type: existing.get('type'), data: (existing.get('data', true) as { toJSON?: () => unknown } | undefined)?.toJSON?.() };
+      const upToDate = JSON.stringify(current) === JSON.stringify({ type: secret.type, data: secret.data });
+      if (!upToDate) edits.push({ op: 'setFields', item: existing, fields: { type: secret.type, data: secret.data } });
+      const verb = upToDate ? 'is up to date' : 'updated';
+      results.push({ severity: 'info', message: `pull Secret ${config.pullSecretName} ${verb} for ${hosts.join(', ')}`, resourceRef: ref });
+    } else {
+      edits.push({ op: 'appendItem', value: secret as unknown as Record<string, unknown> });
+      results.push({ severity: 'info', message: `pull Secret ${config.pullSecretName} created for ${hosts.join(', ')}`, resourceRef: ref });
+    }
+  }
+  return { edits, results };
+}
