@@ -1,0 +1,71 @@
+// A small HTTP reverse proxy on loopback that holds every request for `delayMs`
+// before forwarding it to one upstream registry, and counts requests. It stands
+// in for a registry 50 ms away. Keep-alive on both sides, so the delay is per
+// request, not per connection.
+import http from 'node:http';
+
+export function startDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', delayMs = 50 }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  let count = 0;
+  const byMethod = {};
+  const timers = new Set();
+  const server = http.createServer((req, res) => {
+    count++;
+    byMethod[req.method] = (byMethod[req.method] ?? 0) + 1;
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        const up = http.request(
+          {
+            host: upstreamHost,
+            port: upstreamPort,
+            method: req.method,
+            path: req.url,
+            headers: req.headers,
+            agent,
+          },
+          (upRes) => {
+            res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+            upRes.pipe(res);
+          },
+        );
+        up.on('error', (err) => {
+          if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+          res.end(`delay-proxy: upstream error: ${err.message}\n`);
+        });
+        up.end(Buffer.concat(chunks));
+      }, delayMs);
+      timers.add(t);
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      resolve({
+        port,
+        host: `127.0.0.1:${port}`,
+        get count() {
+          return count;
+        },
+        get byMethod() {
+          return { ...byMethod };
+        },
+        reset() {
+          count = 0;
+          for (const k of Object.keys(byMethod)) delete byMethod[k];
+        },
+        close() {
+          for (const t of timers) clearTimeout(t);
+          timers.clear();
+          agent.destroy();
+          server.closeAllConnections?.();
+          return new Promise((r) => server.close(() => r()));
+        },
+      });
+    });
+  });
+}

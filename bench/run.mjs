@@ -1,0 +1,515 @@
+#!/usr/bin/env node
+// Benchmarks for proxy-private-images. `npm run bench` builds, then runs this.
+//
+//   node bench/run.mjs [--only=cold,throughput,probe] [--quick] [--strict]
+//
+// Sections: cold start, throughput (1k and 10k workloads), probing (200 images on
+// 5 loopback registries behind 50 ms delaying proxies). Prints a table with every
+// ratio, its target and met / not met, and writes bench/results.json.
+// Everything runs on loopback; every process started is stopped at the end.
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, mkdirSync, existsSync, statSync } from 'node:fs';
+import { tmpdir, cpus, availableParallelism, totalmem } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { run, ensureTools, killAll, median } from './lib/proc.mjs';
+import { generate, kustomizationYaml, LICENSE_ID, APP_SLUG, PROXY_HOST } from './lib/workload.mjs';
+import { startDelayProxy } from './lib/delay-proxy.mjs';
+import { makeSeedStorage, cloneStorage, startRegistry, makeHtpasswd } from './lib/registries.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..');
+const FN = process.env.BENCH_FN ?? join(ROOT, 'dist', 'proxy-private-images.js');
+const RESULTS = join(HERE, 'results.json');
+
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(`--${name}`);
+const opt = (name, dflt) => {
+  const a = args.find((x) => x.startsWith(`--${name}=`));
+  return a ? a.slice(name.length + 3) : dflt;
+};
+const QUICK = flag('quick');
+const ONLY = new Set(opt('only', 'cold,throughput,probe').split(','));
+const STRICT = flag('strict');
+
+const COLD_RUNS = QUICK ? 5 : 15;
+const TP_RUNS = { 1000: QUICK ? 1 : 3, 10000: QUICK ? 1 : 3 };
+const KUSTOMIZE_10K_TIMEOUT_MS = 60_000;
+const PROBE_DELAY_MS = 50;
+const PROBE_CONCURRENCY = 16;
+const SKOPEO_SAMPLE = 20;
+
+const started = Date.now();
+const tmp = mkdtempSync(join(tmpdir(), 'ppi-bench-'));
+const cleanups = [];
+const rows = []; // table rows
+const targets = []; // { name, value, target, met }
+const results = { date: new Date().toISOString(), machine: machine(), sections: {}, targets };
+
+function log(msg) {
+  const s = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
+  process.stderr.write(`[bench ${s}s] ${msg}\n`);
+}
+
+function machine() {
+  const free = spawnSync('free', ['-h'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+  return {
+    nproc: availableParallelism(),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memTotalGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    freeH: free,
+    node: process.version,
+    kustomize: (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).stdout ?? '')
+      .split('\n')
+      .find((l) => l.startsWith('Kustomize'))
+      ?.trim(),
+  };
+}
+
+const fmtMs = (ms) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+const fmtMB = (kb) => (kb === undefined ? 'n/a' : `${(kb / 1024).toFixed(0)} MB`);
+
+/** Record a target: ratio compared with limit by op ('<=' or '>=' or '=='). */
+function target(name, value, op, limit, shown) {
+  const met = op === '<=' ? value <= limit : op === '>=' ? value >= limit : op === '<' ? value < limit : value === limit;
+  targets.push({ name, value, op, limit, met, shown });
+  return met;
+}
+
+function fnEnv() {
+  return { ...process.env, LICENSE_ID };
+}
+
+function fnRun(stdinFile, stdoutFile, extra = {}) {
+  return run(process.execPath, [FN], { stdinFile, stdoutFile, env: fnEnv(), tmpDir: tmp, ...extra });
+}
+
+function mustSucceed(r, what) {
+  if (r.timedOut) throw new Error(`${what}: timed out`);
+  if (r.code !== 0) throw new Error(`${what}: exit ${r.code ?? r.signal}: ${r.stderr.slice(0, 2000)}`);
+  return r;
+}
+
+/** Count image fields pointing at the proxy in function output (results also mention images, so only `image:` lines). */
+function countProxiedImageLines(file) {
+  const text = readFileSync(file, 'utf8');
+  const re = new RegExp(`^\\s*(?:- )?image: ["']?${PROXY_HOST.replace(/\./g, '\\.')}/proxy/${APP_SLUG}/`, 'gm');
+  return (text.match(re) ?? []).length;
+}
+
+async function bundleFloor() {
+  const esbuild = await import('esbuild');
+  const out = join(tmp, 'floor.mjs');
+  await esbuild.build({
+    entryPoints: [join(HERE, 'lib', 'floor.mjs')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: out,
+    logLevel: 'warning',
+    // yaml's "node" export is CommonJS; give the ESM bundle a require().
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------- cold start
+async function coldStart() {
+  log('cold start: preparing');
+  const dir = join(tmp, 'cold');
+  mkdirSync(join(dir, 'kust'), { recursive: true });
+  const deployment = [
+    'apiVersion: apps/v1',
+    'kind: Deployment',
+    'metadata:',
+    '  name: web',
+    'spec:',
+    '  selector:',
+    '    matchLabels: {app: web}',
+    '  template:',
+    '    metadata:',
+    '      labels: {app: web}',
+    '    spec:',
+    '      containers:',
+    '      - name: web',
+    '        image: quay.io/acme/web:1.4.2',
+  ].join('\n');
+  const rl = [
+    'apiVersion: config.kubernetes.io/v1',
+    'kind: ResourceList',
+    'items:',
+    '- ' + deployment.split('\n').map((l, i) => (i === 0 ? l : '  ' + l)).join('\n'),
+    'functionConfig:',
+    '  apiVersion: fn.proxy-private-images.dev/v1alpha1',
+    '  kind: ProxyPrivateImages',
+    '  metadata: {name: bench}',
+    `  appSlug: ${APP_SLUG}`,
+    '  images:',
+    '    private: ["**"]',
+    '',
+  ].join('\n');
+  const rlFile = join(dir, 'rl.yaml');
+  writeFileSync(rlFile, rl);
+  writeFileSync(join(dir, 'kust', 'deployment.yaml'), deployment + '\n');
+  writeFileSync(join(dir, 'kust', 'kustomization.yaml'), kustomizationYaml(['quay.io/acme/web'], 'deployment.yaml'));
+
+  // Correctness first: a fast failure is not a fast function.
+  const outFile = join(dir, 'out.yaml');
+  mustSucceed(await fnRun(rlFile, outFile), 'function on one Deployment');
+  const rewritten = countProxiedImageLines(outFile);
+  if (rewritten !== 1) throw new Error(`function on one Deployment rewrote ${rewritten} image fields, expected 1 (see ${outFile})`);
+  const kOut = join(dir, 'kout.yaml');
+  mustSucceed(await run('kubectl', ['kustomize', join(dir, 'kust')], { stdoutFile: kOut }), 'kubectl kustomize');
+  if (!readFileSync(kOut, 'utf8').includes(`${PROXY_HOST}/proxy/${APP_SLUG}/quay.io/acme/web:1.4.2`)) {
+    throw new Error('kubectl kustomize did not rewrite the image');
+  }
+
+  const cmds = {
+    node: () => run(process.execPath, ['-e', ''], {}),
+    fn: () => fnRun(rlFile, '/dev/null'),
+    kustomize: () => run('kubectl', ['kustomize', join(dir, 'kust')], { stdoutFile: '/dev/null' }),
+  };
+  const times = { node: [], fn: [], kustomize: [] };
+  const names = Object.keys(cmds);
+  for (const n of names) await cmds[n](); // warm the page cache
+  log(`cold start: ${COLD_RUNS} interleaved rounds of node -e '' / function / kubectl kustomize`);
+  for (let i = 0; i < COLD_RUNS; i++) {
+    // rotate the order every round so no command always runs after the same one
+    for (let j = 0; j < names.length; j++) {
+      const n = names[(i + j) % names.length];
+      const r = mustSucceed(await cmds[n](), `cold ${n}`);
+      times[n].push(r.wallMs);
+    }
+  }
+  const m = Object.fromEntries(names.map((n) => [n, median(times[n])]));
+  results.sections.cold = { runs: COLD_RUNS, medianMs: m, allMs: times };
+  rows.push(['cold', "node -e ''", fmtMs(m.node), '', '', '', '']);
+  rows.push(['cold', 'kubectl kustomize (1 images: entry)', fmtMs(m.kustomize), '', '', '', '']);
+  const r1 = m.fn / m.node;
+  const r2 = m.fn / m.kustomize;
+  const ok1 = target('cold: function / node -e ""', r1, '<=', 1.5);
+  const ok2 = target('cold: function / kubectl kustomize', r2, '<=', 1.0);
+  rows.push(['cold', 'function, 1 Deployment, globs', fmtMs(m.fn), "vs node -e ''", r1.toFixed(2) + 'x', '<= 1.5x', ok1]);
+  rows.push(['cold', '', '', 'vs kustomize', r2.toFixed(2) + 'x', '<= 1.0x', ok2]);
+}
+
+// ---------------------------------------------------------------- throughput
+async function throughput() {
+  const floor = await bundleFloor();
+  const perSize = {};
+  for (const n of [1000, 10000]) {
+    log(`throughput ${n}: generating`);
+    const dir = join(tmp, `tp${n}`);
+    mkdirSync(join(dir, 'kust'), { recursive: true });
+    const g = generate(n);
+    const rlFile = join(dir, 'rl.yaml');
+    writeFileSync(rlFile, g.resourceList);
+    writeFileSync(join(dir, 'kust', 'workloads.yaml'), g.multiDoc);
+    writeFileSync(join(dir, 'kust', 'kustomization.yaml'), g.kustomization);
+    const expected = (g.multiDoc.match(/^\s*(?:- )?image: (?!proxy)(?:registry\.example\.com|quay\.io\/acme|ghcr\.io\/acme-corp|123456789012)/gm) ?? []).length;
+    const sizeMB = statSync(rlFile).size / 2 ** 20;
+
+    const fnTimes = [];
+    const fnRss = [];
+    const flTimes = [];
+    const flRss = [];
+    const fnOut = join(dir, 'fn-out.yaml');
+    const flOut = join(dir, 'floor-out.yaml');
+    log(`throughput ${n}: ${TP_RUNS[n]} interleaved runs of function and floor (${sizeMB.toFixed(1)} MB input)`);
+    for (let i = 0; i < TP_RUNS[n]; i++) {
+      const pair = [
+        async () => {
+          const r = mustSucceed(await fnRun(rlFile, fnOut, { rss: true, timeoutMs: 180_000 }), `function at ${n}`);
+          fnTimes.push(r.wallMs);
+          fnRss.push(r.rssKB);
+        },
+        async () => {
+          const r = mustSucceed(await run(process.execPath, [floor], { stdinFile: rlFile, stdoutFile: flOut, rss: true, tmpDir: tmp, timeoutMs: 180_000 }), `floor at ${n}`);
+          flTimes.push(r.wallMs);
+          flRss.push(r.rssKB);
+        },
+      ];
+      if (i % 2) pair.reverse();
+      for (const f of pair) await f();
+    }
+    const rewritten = countProxiedImageLines(fnOut);
+    if (rewritten !== expected) {
+      log(`WARNING: function rewrote ${rewritten} private image fields at ${n}, expected ${expected}`);
+    }
+    if (rewritten === 0) throw new Error(`function rewrote no image at ${n}; refusing to time a no-op (see ${fnOut})`);
+
+    // kustomize: once (it takes ~40 s at 1k); at 10k under a timeout.
+    const kTimeout = n === 1000 ? 180_000 : KUSTOMIZE_10K_TIMEOUT_MS;
+    log(`throughput ${n}: kubectl kustomize with ${g.images.length} images: entries (timeout ${kTimeout / 1000} s)`);
+    const kOut = join(dir, 'kust-out.yaml');
+    const k = await run('kubectl', ['kustomize', join(dir, 'kust')], { stdoutFile: kOut, rss: true, tmpDir: tmp, timeoutMs: kTimeout });
+    if (!k.timedOut && k.code !== 0) throw new Error(`kubectl kustomize at ${n}: exit ${k.code}: ${k.stderr.slice(0, 1000)}`);
+    const kRewritten = k.timedOut ? undefined : countProxiedImageLines(kOut);
+
+    const s = {
+      workloads: n,
+      inputMB: +sizeMB.toFixed(2),
+      expectedRewrites: expected,
+      functionRewrites: rewritten,
+      function: { medianMs: median(fnTimes), medianRssKB: median(fnRss), allMs: fnTimes, allRssKB: fnRss },
+      floor: { medianMs: median(flTimes), medianRssKB: median(flRss), allMs: flTimes, allRssKB: flRss },
+      kustomize: k.timedOut
+        ? { timedOut: true, timeoutMs: kTimeout }
+        : { ms: k.wallMs, rssKB: k.rssKB, rewrites: kRewritten },
+    };
+    perSize[n] = s;
+    const label = n.toLocaleString('en-US');
+    rows.push(['tp ' + label, `floor: yaml parseDocument+toString (${sizeMB.toFixed(1)} MB)`, `${fmtMs(s.floor.medianMs)}, ${fmtMB(s.floor.medianRssKB)}`, '', '', '', '']);
+    rows.push([
+      'tp ' + label,
+      `kubectl kustomize, ${g.images.length} images: entries`,
+      k.timedOut ? `more than ${kTimeout / 1000} s` : `${fmtMs(k.wallMs)}, ${fmtMB(k.rssKB)}`,
+      '',
+      '',
+      '',
+      '',
+    ]);
+    const rt = s.function.medianMs / s.floor.medianMs;
+    const rm = s.function.medianRssKB / s.floor.medianRssKB;
+    const okT = target(`throughput ${n}: function time / floor time`, rt, '<=', 1.5);
+    const okM = target(`throughput ${n}: function peak RSS / floor peak RSS`, rm, '<=', 1.0);
+    rows.push(['tp ' + label, `function (${rewritten} fields rewritten)`, `${fmtMs(s.function.medianMs)}, ${fmtMB(s.function.medianRssKB)}`, 'time vs floor', rt.toFixed(2) + 'x', '<= 1.5x', okT]);
+    rows.push(['tp ' + label, '', '', 'peak RSS vs floor', rm.toFixed(2) + 'x', '<= 1.0x', okM]);
+    if (n === 1000) {
+      const sp = k.timedOut ? Infinity : k.wallMs / s.function.medianMs;
+      const okK = target('throughput 1000: kustomize time / function time', sp, '>=', 20);
+      rows.push(['tp ' + label, '', '', 'speed-up vs kustomize', sp.toFixed(1) + 'x', '>= 20x', okK]);
+    } else {
+      const sp = k.timedOut ? `> ${(kTimeout / s.function.medianMs).toFixed(1)}x` : `${(k.wallMs / s.function.medianMs).toFixed(1)}x`;
+      rows.push(['tp ' + label, '', '', 'speed-up vs kustomize', sp, '(no target)', '']);
+    }
+  }
+  const scale = perSize[10000].function.medianMs / perSize[1000].function.medianMs;
+  const floorScale = perSize[10000].floor.medianMs / perSize[1000].floor.medianMs;
+  const okS = target('throughput: function time 10k / 1k', scale, '<', 11);
+  rows.push(['tp scale', `10k/1k time (floor: ${floorScale.toFixed(2)})`, '', 'function 10k/1k', scale.toFixed(2), '< 11', okS]);
+  results.sections.throughput = { sizes: perSize, scale10kOver1k: scale, floorScale10kOver1k: floorScale };
+}
+
+// ---------------------------------------------------------------- probing
+async function probing() {
+  ensureTools([
+    { bin: 'docker-registry', pkg: 'docker-registry' },
+    { bin: 'skopeo', pkg: 'skopeo' },
+    { bin: 'umoci', pkg: 'umoci' },
+    { bin: 'htpasswd', pkg: 'apache2-utils' },
+  ]);
+  const dir = join(tmp, 'probe');
+  mkdirSync(dir, { recursive: true });
+  const setupStart = Date.now();
+  log('probe: pushing the seed image');
+  const seed = await makeSeedStorage(dir);
+  const htpasswd = makeHtpasswd(join(dir, 'htpasswd'), 'bench', 'bench-password');
+
+  // 5 registries x 40 images; registries 3 and 4 need a login (htpasswd), so their images are private.
+  const REGISTRIES = 5;
+  const PER = 40;
+  const privateRegistry = (r) => r >= 3;
+  const proxies = [];
+  const images = []; // { ref, registry, private }
+  for (let r = 0; r < REGISTRIES; r++) {
+    const list = [];
+    for (let j = 0; j < PER; j++) list.push({ repo: `team-${j % 4}/app-${String(j).padStart(2, '0')}`, tag: `v1.${j}.${r}` });
+    const storageDir = join(dir, `store-${r}`);
+    cloneStorage(seed, storageDir, list);
+    const reg = await startRegistry({ dir: join(dir, `registry-${r}`), storageDir, htpasswd: privateRegistry(r) ? htpasswd : undefined });
+    cleanups.push(() => reg.stop());
+    const proxy = await startDelayProxy({ upstreamPort: reg.port, delayMs: PROBE_DELAY_MS });
+    cleanups.push(() => proxy.close());
+    proxies.push(proxy);
+    for (const { repo, tag } of list) images.push({ ref: `${proxy.host}/${repo}:${tag}`, registry: r, private: privateRegistry(r) });
+  }
+  // Sanity: a public image answers through its proxy, a private one asks for a login.
+  const check = async (img, want) => {
+    const [host, ...rest] = img.ref.split('/');
+    const [repo, tag] = rest.join('/').split(':');
+    const res = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
+    });
+    if (res.status !== want) throw new Error(`probe setup: HEAD ${img.ref} answered ${res.status}, expected ${want}`);
+  };
+  await check(images[0], 200);
+  await check(images[1], 200);
+  await check(images[images.length - 1], 401);
+  const setupMs = Date.now() - setupStart;
+  log(`probe: 5 registries, ${images.length} images ready in ${(setupMs / 1000).toFixed(1)} s`);
+
+  // 100 Deployments, two containers each: every image appears once.
+  const items = [];
+  for (let i = 0; i < images.length; i += 2) {
+    items.push(
+      [
+        '- apiVersion: apps/v1',
+        '  kind: Deployment',
+        '  metadata:',
+        `    name: app-${i}`,
+        '    namespace: probe',
+        '  spec:',
+        '    template:',
+        '      spec:',
+        '        containers:',
+        `        - name: a`,
+        `          image: ${images[i].ref}`,
+        `        - name: b`,
+        `          image: ${images[i + 1].ref}`,
+      ].join('\n'),
+    );
+  }
+  const cacheFile = join(dir, 'probe-cache.json');
+  const rl = [
+    'apiVersion: config.kubernetes.io/v1',
+    'kind: ResourceList',
+    'items:',
+    ...items,
+    'functionConfig:',
+    '  apiVersion: fn.proxy-private-images.dev/v1alpha1',
+    '  kind: ProxyPrivateImages',
+    '  metadata: {name: bench}',
+    `  appSlug: ${APP_SLUG}`,
+    '  probe:',
+    `    concurrency: ${PROBE_CONCURRENCY}`,
+    `    cacheFile: ${cacheFile}`,
+    '    insecureRegistries:',
+    ...proxies.map((p) => `    - "${p.host}"`),
+    '',
+  ].join('\n');
+  const rlFile = join(dir, 'rl.yaml');
+  writeFileSync(rlFile, rl);
+  const expectedPrivate = images.filter((i) => i.private).length;
+
+  const total = () => proxies.reduce((a, p) => a + p.count, 0);
+  const reset = () => proxies.forEach((p) => p.reset());
+
+  // Run 1: cold cache.
+  rmSync(cacheFile, { force: true });
+  reset();
+  log('probe: function, empty cache');
+  const out1 = join(dir, 'out1.yaml');
+  const r1 = mustSucceed(await fnRun(rlFile, out1, { timeoutMs: 120_000 }), 'function probing 200 images');
+  const requests1 = total();
+  const perProxy = proxies.map((p) => p.byMethod);
+  const rewritten1 = countProxiedImageLines(out1);
+  if (rewritten1 !== expectedPrivate) {
+    throw new Error(`probe: function rewrote ${rewritten1} images, expected ${expectedPrivate} (the htpasswd registries' images); see ${out1}`);
+  }
+  const ideal = (requests1 / PROBE_CONCURRENCY) * PROBE_DELAY_MS;
+
+  // Run 2: with the cache file from run 1.
+  reset();
+  log('probe: function, warm cache');
+  const out2 = join(dir, 'out2.yaml');
+  const r2 = mustSucceed(await fnRun(rlFile, out2, { timeoutMs: 120_000 }), 'function with probe cache');
+  const requests2 = total();
+  const rewritten2 = countProxiedImageLines(out2);
+  if (rewritten2 !== expectedPrivate) throw new Error(`probe (cached): rewrote ${rewritten2}, expected ${expectedPrivate}`);
+
+  // skopeo inspect, one image after another, on a sample spread over the registries.
+  reset();
+  const sample = [];
+  for (let k = 0; k < SKOPEO_SAMPLE; k++) sample.push(images[Math.floor((k * images.length) / SKOPEO_SAMPLE)]);
+  log(`probe: skopeo inspect loop over ${sample.length} of ${images.length} images`);
+  let skopeoMs = 0;
+  let skopeoOk = 0;
+  for (const img of sample) {
+    const r = await run('skopeo', ['inspect', '--tls-verify=false', `docker://${img.ref}`], { timeoutMs: 30_000 });
+    if (r.timedOut) throw new Error(`skopeo inspect ${img.ref} timed out`);
+    if (r.code === 0) skopeoOk++;
+    skopeoMs += r.wallMs;
+  }
+  const skopeoRequests = total();
+  const skopeoExtrapolatedMs = (skopeoMs * images.length) / sample.length;
+
+  results.sections.probe = {
+    images: images.length,
+    registries: REGISTRIES,
+    privateImages: expectedPrivate,
+    delayMs: PROBE_DELAY_MS,
+    concurrency: PROBE_CONCURRENCY,
+    setupMs,
+    run1: { ms: r1.wallMs, requests: requests1, perProxy, rewritten: rewritten1 },
+    idealMs: ideal,
+    run2: { ms: r2.wallMs, requests: requests2, rewritten: rewritten2 },
+    skopeo: { sample: sample.length, sampleMs: skopeoMs, succeeded: skopeoOk, requests: skopeoRequests, extrapolatedMs: skopeoExtrapolatedMs },
+  };
+  const ratio = r1.wallMs / ideal;
+  const okI = target('probe: function time / ideal (requests / concurrency x latency)', ratio, '<=', 1.5);
+  const okC = target('probe: requests made by the cached run', requests2, '==', 0);
+  rows.push(['probe', `ideal: ${requests1} requests / ${PROBE_CONCURRENCY} x ${PROBE_DELAY_MS} ms`, fmtMs(ideal), '', '', '', '']);
+  rows.push([
+    'probe',
+    `skopeo inspect loop (${sample.length} timed, x${images.length / sample.length} extrapolated; ${skopeoRequests} requests)`,
+    fmtMs(skopeoExtrapolatedMs),
+    '',
+    '',
+    '',
+    '',
+  ]);
+  rows.push(['probe', `function, 200 images, empty cache (${requests1} requests)`, fmtMs(r1.wallMs), 'vs ideal', ratio.toFixed(2) + 'x', '<= 1.5x', okI]);
+  rows.push(['probe', '', '', 'speed-up vs skopeo loop', (skopeoExtrapolatedMs / r1.wallMs).toFixed(1) + 'x', '(no target)', '']);
+  rows.push(['probe', 'function, cached', fmtMs(r2.wallMs), 'requests at proxies', String(requests2), '== 0', okC]);
+}
+
+function printTable() {
+  const head = ['section', 'measurement', 'median', 'ratio of', 'ratio', 'target', 'met'];
+  const body = rows.map((r) => r.map((c) => (c === true ? 'met' : c === false ? 'NOT MET' : String(c))));
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+  const out = [line(head), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...body.map(line)];
+  process.stdout.write('\n' + out.join('\n') + '\n\n');
+  const met = targets.filter((t) => t.met).length;
+  process.stdout.write(`${met} of ${targets.length} targets met; details in ${RESULTS}\n`);
+  results.table = out.join('\n');
+}
+
+async function main() {
+  ensureTools([
+    { bin: '/usr/bin/time', pkg: 'time' },
+    { bin: 'kubectl', pkg: 'kubectl' },
+  ]);
+  if (!existsSync(FN)) throw new Error(`bench: ${FN} is missing; run \`npm run build\` first (npm run bench does)`);
+  const onSignal = (sig) => {
+    log(`${sig}: stopping everything`);
+    killAll();
+    rmSync(tmp, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let failed;
+  try {
+    if (ONLY.has('cold')) await coldStart();
+    if (ONLY.has('throughput')) await throughput();
+    if (ONLY.has('probe')) await probing();
+  } catch (err) {
+    failed = err;
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        log(`cleanup: ${e.message}`);
+      }
+    }
+    killAll();
+    if (!process.env.BENCH_KEEP_TMP) rmSync(tmp, { recursive: true, force: true });
+  }
+  results.elapsedSeconds = Math.round((Date.now() - started) / 1000);
+  if (rows.length) printTable();
+  results.error = failed ? String(failed.stack ?? failed) : undefined;
+  writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
+  log(`done in ${results.elapsedSeconds} s`);
+  if (failed) {
+    process.stderr.write(`bench failed: ${failed.stack ?? failed}\n`);
+    process.exit(1);
+  }
+  if (STRICT && targets.some((t) => !t.met)) process.exit(2);
+}
+
+await main();
