@@ -1,0 +1,208 @@
+/**
+ * Every folder in examples/ runs through the real tool it documents (kpt, kubectl kustomize, the CLI, the container
+ * image through podman), offline: all decisions come from images.private / images.public. The output is compared
+ * with the folder's `.expected/` (UPDATE_EXPECTED=1 rewrites them), and a second run on the output changes nothing.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { resourceListToStream } from '../../src/cli/legacy-plugin.js';
+import { setupContainerImage } from '../support/podman.js';
+import type { ContainerSetup } from '../support/podman.js';
+import {
+  assertNoLicense,
+  cleanTemps,
+  containerEnv,
+  copyExample,
+  EXAMPLES,
+  execSetup,
+  expectGolden,
+  gitSnapshot,
+  kptRender,
+  run,
+  stagedDiff,
+  tempDir,
+} from './harness.js';
+
+type Runner = 'plain' | 'kpt-render' | 'kpt-eval' | 'kustomize' | 'kustomize-exec' | 'kustomize-legacy';
+
+interface Case {
+  readonly runner: Runner;
+  readonly container?: boolean;
+  /** CLI flags for `plain` */
+  readonly args?: readonly string[];
+}
+
+const GLOB_FLAGS = ['--private', 'quay.io/acme/**', '--private', 'ghcr.io/acme/**', '--public', 'docker.io/library/**'];
+
+const CASES: Readonly<Record<string, Case>> = {
+  plain: { runner: 'plain', args: ['--app-slug', 'acme', ...GLOB_FLAGS] },
+  'custom-domain': { runner: 'plain' },
+  'kustomization-output': { runner: 'plain' },
+  'kpt-eval': { runner: 'kpt-eval' },
+  'kpt-render': { runner: 'kpt-render' },
+  'kpt-render-container': { runner: 'kpt-render', container: true },
+  namespaces: { runner: 'kpt-render' },
+  'vendor-registry': { runner: 'kpt-render' },
+  'crd-fieldspecs': { runner: 'kpt-render' },
+  'kustomize-container': { runner: 'kustomize', container: true },
+  'kustomize-exec': { runner: 'kustomize-exec', container: true },
+  'kustomize-legacy-plugin': { runner: 'kustomize-legacy' },
+};
+
+const EVAL_KEY_VALUES = ['appSlug=acme', 'images.private=quay.io/acme/**,ghcr.io/acme/**', 'images.public=docker.io/library/**'];
+
+/** The items of a ResourceList, without its results (a second run reports what it left alone, not what it changed). */
+function itemsOf(resourceList: string): unknown {
+  return (parse(resourceList) as { items: unknown }).items;
+}
+
+function kustomizeBuild(dir: string, env: NodeJS.ProcessEnv, extra: readonly string[] = []): string {
+  const r = run('kubectl', ['kustomize', '--enable-alpha-plugins', ...extra, dir], { env });
+  assert.equal(r.status, 0, `kubectl kustomize ${dir} failed:\n${r.stderr}`);
+  assertNoLicense(r.stdout.replace(/\.dockerconfigjson: \S+/g, ''), 'kustomize stdout outside the Secret data');
+  assertNoLicense(r.stderr, 'kustomize stderr');
+  return r.stdout;
+}
+
+/**
+ * Second kustomize run: the first output becomes the resources of a kustomization with the same transformer.
+ * The build must succeed (no "generated duplicate resource") and give the same objects back.
+ */
+function kustomizeAgain(firstOutput: string, transformerConfig: string, env: NodeJS.ProcessEnv, extra: readonly string[], pluginHome?: string): void {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'rendered.yaml'), firstOutput);
+  writeFileSync(join(dir, 'proxy-private-images.yaml'), transformerConfig);
+  writeFileSync(join(dir, 'kustomization.yaml'), 'resources:\n  - rendered.yaml\ntransformers:\n  - proxy-private-images.yaml\n');
+  const second = kustomizeBuild(dir, pluginHome ? { ...env, KUSTOMIZE_PLUGIN_HOME: pluginHome } : env, extra);
+  const objs = (text: string): unknown[] => parseAllDocuments(text).map((d) => d.toJS());
+  assert.deepEqual(objs(second), objs(firstOutput));
+}
+
+/** The exec form, run through the container instead: kubectl kustomize skips exec functions, the items are the same. */
+function execToContainer(configText: string, image: string): string {
+  const converted = configText.replace(
+    /exec:\n\s+path: \S+\n/,
+    `container:\n        image: ${image}\n        envs:\n          - LICENSE_ID\n`,
+  );
+  assert.notEqual(converted, configText, 'the kustomize-exec example no longer has the exec annotation this test rewrites');
+  return converted;
+}
+
+describe('examples/ run through their real tools', function () {
+  let container: ContainerSetup;
+  let execEnv: NodeJS.ProcessEnv;
+  let ctrEnv: NodeJS.ProcessEnv;
+
+  before(function () {
+    this.timeout(1_500_000);
+    execEnv = execSetup().env;
+    container = setupContainerImage();
+    ctrEnv = containerEnv(container);
+  });
+
+  after(cleanTemps);
+
+  it('every example folder has a runner here and an .expected/ folder', function () {
+    const dirs = readdirSync(EXAMPLES).filter((d) => statSync(join(EXAMPLES, d)).isDirectory());
+    assert.ok(dirs.length > 0, 'no examples found');
+    assert.deepEqual([...dirs].sort(), Object.keys(CASES).sort());
+  });
+
+  for (const [name, c] of Object.entries(CASES)) {
+    const src = join(EXAMPLES, name);
+    const expected = join(src, '.expected');
+
+    it(`${name}: ${c.runner}${c.container ? ' (container image)' : ''} gives .expected/ and a second run changes nothing`, function () {
+      this.timeout(180_000);
+      const env = c.container ? ctrEnv : execEnv;
+      switch (c.runner) {
+        case 'plain': {
+          const input = readFileSync(join(src, 'resourcelist.yaml'), 'utf8');
+          const first = run('proxy-private-images', c.args ?? [], { input, env });
+          assert.equal(first.status, 0, first.stderr);
+          assertNoLicense(first.stderr, 'stderr');
+          assertNoLicense(first.stdout.replace(/\.dockerconfigjson: \S+/g, ''), 'stdout outside the Secret data');
+          expectGolden(join(expected, 'output.yaml'), first.stdout);
+          if (name === 'kustomization-output') {
+            // its output is an overlay, not resources: a second run of the function over the overlay is meaningless
+            return;
+          }
+          const again = run('proxy-private-images', c.args ?? [], { input: first.stdout, env });
+          assert.equal(again.status, 0, again.stderr);
+          assert.deepEqual(itemsOf(again.stdout), itemsOf(first.stdout));
+          return;
+        }
+        case 'kpt-render': {
+          const pkg = copyExample(src);
+          gitSnapshot(pkg);
+          const first = kptRender(pkg, env);
+          assert.equal(first.status, 0, first.stderr + first.stdout);
+          assert.match(first.stderr + first.stdout, /\[info\].*pull Secret/, 'kpt shows the function results');
+          assertNoLicense(first.stderr + first.stdout, 'kpt output');
+          expectGolden(join(expected, 'diff.patch'), stagedDiff(pkg));
+          const second = kptRender(pkg, env);
+          assert.equal(second.status, 0, second.stderr);
+          assert.equal(stagedDiff(pkg), '', 'a second kpt fn render changed the package');
+          return;
+        }
+        case 'kpt-eval': {
+          const variants: [string, string[]][] = [
+            ['--fn-config', ['--fn-config', join(src, 'fn-config.yaml')]],
+            ['-- key=value', ['--', ...EVAL_KEY_VALUES]],
+          ];
+          for (const [label, args] of variants) {
+            const pkg = copyExample(join(src, 'package'));
+            gitSnapshot(pkg);
+            const evalArgs = ['fn', 'eval', '.', '--exec', 'proxy-private-images', '--truncate-output=false', ...args];
+            const first = run('kpt', evalArgs, { cwd: pkg, env });
+            assert.equal(first.status, 0, `${label}: ${first.stderr}`);
+            assertNoLicense(first.stderr + first.stdout, 'kpt output');
+            expectGolden(join(expected, 'diff.patch'), stagedDiff(pkg));
+            const second = run('kpt', evalArgs, { cwd: pkg, env });
+            assert.equal(second.status, 0, second.stderr);
+            assert.equal(stagedDiff(pkg), '', `${label}: a second kpt fn eval changed the package`);
+          }
+          return;
+        }
+        case 'kustomize': {
+          const out = kustomizeBuild(src, env, ['--network']);
+          expectGolden(join(expected, 'output.yaml'), out);
+          kustomizeAgain(out, readFileSync(join(src, 'proxy-private-images.yaml'), 'utf8'), env, ['--network']);
+          return;
+        }
+        case 'kustomize-exec': {
+          const dir = copyExample(src);
+          const config = execToContainer(readFileSync(join(src, 'proxy-private-images.yaml'), 'utf8'), container.image);
+          writeFileSync(join(dir, 'proxy-private-images.yaml'), config);
+          const out = kustomizeBuild(dir, env);
+          expectGolden(join(expected, 'output.yaml'), out);
+          kustomizeAgain(out, config, env, []);
+          return;
+        }
+        case 'kustomize-legacy': {
+          const home = join(src, 'plugin');
+          const out = kustomizeBuild(src, { ...env, KUSTOMIZE_PLUGIN_HOME: home });
+          expectGolden(join(expected, 'output.yaml'), out);
+          kustomizeAgain(out, readFileSync(join(src, 'proxy-private-images.yaml'), 'utf8'), env, [], home);
+          return;
+        }
+      }
+    });
+  }
+
+  it('the kustomize exec, container and legacy-plugin examples agree (same input, same output)', function () {
+    const read = (n: string): string => readFileSync(join(EXAMPLES, n, '.expected', 'output.yaml'), 'utf8');
+    assert.equal(read('kustomize-exec'), read('kustomize-container'));
+    assert.equal(read('kustomize-legacy-plugin'), read('kustomize-container'));
+  });
+
+  it('the plain example\'s output, unwrapped, is the stream `--stream` prints for the same items', function () {
+    const rl = readFileSync(join(EXAMPLES, 'plain', '.expected', 'output.yaml'), 'utf8');
+    const input = resourceListToStream(readFileSync(join(EXAMPLES, 'plain', 'resourcelist.yaml'), 'utf8'));
+    const r = run('proxy-private-images', ['--stream', ...(CASES.plain!.args ?? [])], { input, env: execEnv });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, resourceListToStream(rl));
+  });
+});
