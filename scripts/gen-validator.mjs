@@ -12,9 +12,11 @@ fs.mkdirSync(out, { recursive: true });
 // ajv's ESM output still calls require() for its runtime helpers; turn those into imports.
 const imports = [];
 const code = standaloneCode(ajv, validate).replace(/require\("([^"]+)"\)/g, (_, mod) => {
+  // The helpers are CommonJS with `exports.default`; loaders disagree on what a default import of
+  // them gives (module.exports or exports.default), so accept either.
   const id = `__runtime${imports.length}`;
   imports.push(`import ${id} from ${JSON.stringify(mod + '.js')};`);
-  return id;
+  return `{ default: typeof ${id} === 'function' ? ${id} : ${id}.default }`;
 });
 fs.writeFileSync(
   new URL('validate-schema.js', out),
