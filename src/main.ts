@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { parseCli, USAGE } from './cli/args.js';
 import { isLegacyPluginInvocation, runOnStream } from './cli/legacy-plugin.js';
+import { policyFirst } from './cli/policy-prober.js';
 import { loadConfig } from './config/load.js';
+import { createPolicy } from './decide/policy.js';
 import { FnError } from './errors.js';
 import type { Prober, ProbeSettings } from './probe/types.js';
 import { redactor } from './results.js';
@@ -72,7 +74,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: s
       const fallback = cli.configFile ? readConfigFile(cli.configFile) : undefined;
       const config = loadConfig(fallback, { appSlug: 'check', ...cli.overrides });
       const [{ runCheck }, { createProber }] = await Promise.all([import('./cli/check.js'), import('./probe/index.js')]);
-      const prober = createProber(config.probe);
+      const prober = policyFirst(createPolicy(config), createProber(config.probe));
       try {
         const out = await runCheck(cli.images, config.probe, prober);
         return { stdout: out.stdout, stderr: '', exitCode: out.exitCode };

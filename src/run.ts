@@ -123,6 +123,8 @@ async function transform(
   const decisions = await decideAll([...refs.values()], createPolicy(config), config.onError, getProber);
 
   const warned = new Set<string>();
+  /** Images left as they are get one info result each (not one per field), so a user can see why. */
+  const reported = new Set<string>();
   const secretNamespaces = new Set<string>();
   for (const [field, ref] of refs) {
     const key = formatReference(ref);
@@ -136,6 +138,10 @@ async function transform(
       results.push(fieldResult(field, 'warning', warningText(field.value as string, decision)));
     }
     const target = targetReference(ref, decision, config);
+    if ((target === undefined || target === field.value) && !reported.has(key)) {
+      reported.add(key);
+      results.push(fieldResult(field, 'info', `${field.value as string} left as is: ${KEPT[decision.kind]} (${decision.reason})`));
+    }
     if (target !== undefined && target !== field.value) {
       edits.push({ op: 'setImage', node: field.node, value: target, replace: field.replace });
       results.push({
@@ -159,6 +165,15 @@ async function transform(
   results.push(...secrets.results);
   return { edits, results };
 }
+
+const KEPT: Record<Decision['kind'], string> = {
+  public: 'public',
+  vendor: 'vendor registry, pulled with the pull Secret',
+  proxied: 'already on the proxy, pulled with the pull Secret',
+  anonymous: "already on the proxy's anonymous path",
+  private: 'private',
+  undecided: 'undecided',
+};
 
 function warningText(image: string, decision: Decision): string {
   if (decision.source === 'onError') return `${image}: ${decision.reason}`;
