@@ -12,7 +12,7 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  minifySyntax: true,
+  minify: true,
   legalComments: 'none',
   define: { __VERSION__: JSON.stringify(pkg.version) },
   // undici and other CommonJS dependencies call require(); give the ESM bundle one.
