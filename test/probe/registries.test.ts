@@ -18,9 +18,10 @@ describe('probe: real registries on loopback', function () {
   let counted: RegistryHandle;
   let digest: string;
   let refused: number;
-  const tmp = mkdtempSync(join(tmpdir(), 'ppi-probe-'));
+  let tmp = '';
 
   before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'ppi-probe-'));
     [open, basic, token, counted] = await Promise.all([
       startRegistry(),
       startRegistry({ auth: 'basic' }),
@@ -45,7 +46,7 @@ describe('probe: real registries on loopback', function () {
 
   after(async () => {
     await Promise.all([open, basic, token, counted].filter(Boolean).map((r) => r.stop()));
-    rmSync(tmp, { recursive: true, force: true });
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
   function settings(extra: Partial<ProbeSettings> = {}): ProbeSettings {
