@@ -62,6 +62,8 @@ export function printable(url: URL): string {
 export class Http {
   private readonly dispatcher: Dispatcher;
   private readonly own: boolean;
+  /** Set when the configuration cannot work (unreadable caFile): every request fails with it, nothing is sent. */
+  private readonly configError?: string;
 
   constructor(private readonly options: HttpOptions) {
     if (options.dispatcher) {
@@ -70,7 +72,17 @@ export class Http {
       return;
     }
     this.own = true;
-    const ca = options.caFile ? [...rootCertificates, readFileSync(options.caFile, 'utf8')] : undefined;
+    let ca: string[] | undefined;
+    if (options.caFile) {
+      try {
+        const pem = readFileSync(options.caFile, 'utf8');
+        if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw Object.assign(new Error('no PEM certificate in it'), { code: 'NOPEM' });
+        ca = [...rootCertificates, pem];
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        this.configError = `cannot use probe.caFile ${options.caFile}: ${err.code === 'NOPEM' ? err.message : (err.code ?? err.message)}`;
+      }
+    }
     const userLookup = options.lookup;
     const guardedLookup = (hostname: string, opts: object, cb: (...a: unknown[]) => void): void => {
       const all = (opts as { all?: boolean }).all === true;
@@ -128,6 +140,7 @@ export class Http {
   }
 
   async send(req: HttpRequest): Promise<HttpResult> {
+    if (this.configError) return { kind: 'failure', cause: this.configError, retryable: false, url: req.url };
     let url = req.url;
     let authorization = req.authorization;
     let method = req.method;

@@ -169,7 +169,7 @@ export class RegistryProber implements Prober {
           continue;
         }
         const basic = !bearer && parsed.challenges.some((c) => c.scheme === 'basic') ? ' (Basic auth required)' : '';
-        const detail = bearer?.params.error ? ` (${bearer.params.error})` : '';
+        const detail = bearer?.params.error ? ` (${clean(bearer.params.error)})` : '';
         return { verdict: 'private', reason: `${where} answered 401${after}${basic}${detail}` };
       }
       switch (classifyStatus(r.status)) {
@@ -191,6 +191,12 @@ export class RegistryProber implements Prober {
   async close(): Promise<void> {
     await this.http.close();
   }
+}
+
+/** Registry-supplied text in a reason: one line, printable, short. */
+function clean(s: string): string {
+  const t = s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return t.length > 100 ? `${t.slice(0, 100)}...` : t;
 }
 
 function tokenKey(c: Challenge, scope: string): string {

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createProber, DEFAULT_PROBE_SETTINGS } from '../../src/probe/index.js';
 import { parseReference } from '../../src/reference/parse.js';
 
@@ -40,5 +43,27 @@ describe('probe: where each image is probed', () => {
     const { attempts, reasons } = await attempted([]);
     assert.deepEqual(attempts, []);
     assert.deepEqual(reasons, []);
+  });
+});
+
+describe('probe: configuration that cannot work', () => {
+  it('an unreadable or non-PEM caFile makes every image inconclusive, naming the file, without a connection', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ppi-ca-bad-'));
+    const notPem = join(dir, 'not.pem');
+    writeFileSync(notPem, 'hello\n');
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    for (const [caFile, want] of [
+      ['/nonexistent/ca.pem', /cannot use probe\.caFile \/nonexistent\/ca\.pem: ENOENT/],
+      [notPem, /cannot use probe\.caFile .*not\.pem: no PEM certificate in it/],
+    ] as const) {
+      const attempts: string[] = [];
+      const prober = createProber({ ...DEFAULT_PROBE_SETTINGS, caFile }, { env: {}, onConnect: ({ hostname }) => void attempts.push(hostname) });
+      const out = await prober.probeAll([parseReference('quay.io/org/app:1')]);
+      await prober.close();
+      const o = out.get('quay.io/org/app:1')!;
+      assert.equal(o.verdict, 'inconclusive');
+      assert.match(o.reason, want);
+      assert.deepEqual(attempts, []);
+    }
   });
 });
