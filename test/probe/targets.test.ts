@@ -51,19 +51,22 @@ describe('probe: configuration that cannot work', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ppi-ca-bad-'));
     const notPem = join(dir, 'not.pem');
     writeFileSync(notPem, 'hello\n');
-    after(() => rmSync(dir, { recursive: true, force: true }));
-    for (const [caFile, want] of [
-      ['/nonexistent/ca.pem', /cannot use probe\.caFile \/nonexistent\/ca\.pem: ENOENT/],
-      [notPem, /cannot use probe\.caFile .*not\.pem: no PEM certificate in it/],
-    ] as const) {
-      const attempts: string[] = [];
-      const prober = createProber({ ...DEFAULT_PROBE_SETTINGS, caFile }, { env: {}, onConnect: ({ hostname }) => void attempts.push(hostname) });
-      const out = await prober.probeAll([parseReference('quay.io/org/app:1')]);
-      await prober.close();
-      const o = out.get('quay.io/org/app:1')!;
-      assert.equal(o.verdict, 'inconclusive');
-      assert.match(o.reason, want);
-      assert.deepEqual(attempts, []);
+    try {
+      for (const [caFile, want] of [
+        ['/nonexistent/ca.pem', /cannot use probe\.caFile \/nonexistent\/ca\.pem: ENOENT/],
+        [notPem, /cannot use probe\.caFile .*not\.pem: no PEM certificate in it/],
+      ] as const) {
+        const attempts: string[] = [];
+        const prober = createProber({ ...DEFAULT_PROBE_SETTINGS, caFile }, { env: {}, onConnect: ({ hostname }) => void attempts.push(hostname) });
+        const out = await prober.probeAll([parseReference('quay.io/org/app:1')]);
+        await prober.close();
+        const o = out.get('quay.io/org/app:1')!;
+        assert.equal(o.verdict, 'inconclusive');
+        assert.match(o.reason, want);
+        assert.deepEqual(attempts, []);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
