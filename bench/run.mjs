@@ -312,6 +312,7 @@ async function probing() {
   const PER = 40;
   const privateRegistry = (r) => r >= 3;
   const proxies = [];
+  const shared = { inflight: 0, maxInflight: 0, events: [] };
   const images = []; // { ref, registry, private }
   for (let r = 0; r < REGISTRIES; r++) {
     const list = [];
@@ -320,7 +321,7 @@ async function probing() {
     cloneStorage(seed, storageDir, list);
     const reg = await startRegistry({ dir: join(dir, `registry-${r}`), storageDir, htpasswd: privateRegistry(r) ? htpasswd : undefined });
     cleanups.push(() => reg.stop());
-    const proxy = await startDelayProxy({ upstreamPort: reg.port, delayMs: PROBE_DELAY_MS });
+    const proxy = await startDelayProxy({ upstreamPort: reg.port, delayMs: PROBE_DELAY_MS, shared });
     cleanups.push(() => proxy.close());
     proxies.push(proxy);
     for (const { repo, tag } of list) images.push({ ref: `${proxy.host}/${repo}:${tag}`, registry: r, private: privateRegistry(r) });
@@ -385,15 +386,45 @@ async function probing() {
   const expectedPrivate = images.filter((i) => i.private).length;
 
   const total = () => proxies.reduce((a, p) => a + p.count, 0);
-  const reset = () => proxies.forEach((p) => p.reset());
+  const reset = () => {
+    proxies.forEach((p) => p.reset());
+    shared.maxInflight = 0;
+    shared.events = [];
+  };
+  /** Where the wall time went: before the first request, the network span, after the last answer; mean concurrency. */
+  const timeline = (t0, wallMs) => {
+    const ev = shared.events;
+    if (ev.length === 0) return { firstRequestMs: null, networkSpanMs: 0, afterLastMs: null, meanConcurrency: 0, maxConcurrency: 0 };
+    const first = ev[0][0];
+    const last = ev[ev.length - 1][0];
+    let busy = 0;
+    let inflight = 0;
+    let prev = first;
+    for (const [t, d] of ev) {
+      busy += inflight * (t - prev);
+      inflight += d;
+      prev = t;
+    }
+    const span = last - first;
+    return {
+      firstRequestMs: +(first - t0).toFixed(1),
+      networkSpanMs: +span.toFixed(1),
+      afterLastMs: +(t0 + wallMs - last).toFixed(1),
+      meanConcurrency: +(busy / span).toFixed(2),
+      maxConcurrency: shared.maxInflight,
+    };
+  };
 
   // Run 1: cold cache.
   rmSync(cacheFile, { force: true });
   reset();
   log('probe: function, empty cache');
   const out1 = join(dir, 'out1.yaml');
+  const t1 = performance.now();
   const r1 = mustSucceed(await fnRun(rlFile, out1, { timeoutMs: 120_000 }), 'function probing 200 images');
   const requests1 = total();
+  const tl1 = timeline(t1, r1.wallMs);
+  log(`probe: timeline ${JSON.stringify(tl1)}`);
   const perProxy = proxies.map((p) => p.byMethod);
   const rewritten1 = countProxiedImageLines(out1);
   if (rewritten1 !== expectedPrivate) {
@@ -433,7 +464,7 @@ async function probing() {
     delayMs: PROBE_DELAY_MS,
     concurrency: PROBE_CONCURRENCY,
     setupMs,
-    run1: { ms: r1.wallMs, requests: requests1, perProxy, rewritten: rewritten1 },
+    run1: { ms: r1.wallMs, requests: requests1, perProxy, rewritten: rewritten1, timeline: tl1 },
     idealMs: ideal,
     run2: { ms: r2.wallMs, requests: requests2, rewritten: rewritten2 },
     skopeo: { sample: sample.length, sampleMs: skopeoMs, succeeded: skopeoOk, requests: skopeoRequests, extrapolatedMs: skopeoExtrapolatedMs },
@@ -452,6 +483,7 @@ async function probing() {
     '',
   ]);
   rows.push(['probe', `function, 200 images, empty cache (${requests1} requests)`, fmtMs(r1.wallMs), 'vs ideal', ratio.toFixed(2) + 'x', '<= 1.5x', okI]);
+  rows.push(['probe', `  first request after ${fmtMs(tl1.firstRequestMs)}, network ${fmtMs(tl1.networkSpanMs)}, exit ${fmtMs(tl1.afterLastMs)} later; concurrency mean ${tl1.meanConcurrency}, max ${tl1.maxConcurrency}`, '', '', '', '', '']);
   rows.push(['probe', '', '', 'speed-up vs skopeo loop', (skopeoExtrapolatedMs / r1.wallMs).toFixed(1) + 'x', '(no target)', '']);
   rows.push(['probe', 'function, cached', fmtMs(r2.wallMs), 'requests at proxies', String(requests2), '== 0', okC]);
 }

@@ -4,7 +4,11 @@
 // request, not per connection.
 import http from 'node:http';
 
-export function startDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', delayMs = 50 }) {
+/**
+ * shared (optional): one object several proxies update together, to see the client's real
+ * concurrency across registries: { inflight, maxInflight, events: [[ms, +1|-1]] }.
+ */
+export function startDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', delayMs = 50, shared }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   let count = 0;
   const byMethod = {};
@@ -12,6 +16,15 @@ export function startDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', dela
   const server = http.createServer((req, res) => {
     count++;
     byMethod[req.method] = (byMethod[req.method] ?? 0) + 1;
+    if (shared) {
+      shared.inflight++;
+      shared.maxInflight = Math.max(shared.maxInflight, shared.inflight);
+      shared.events.push([performance.now(), 1]);
+      res.once('close', () => {
+        shared.inflight--;
+        shared.events.push([performance.now(), -1]);
+      });
+    }
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
