@@ -13,7 +13,7 @@ import { createPolicy } from './decide/policy.js';
 import { FnError } from './errors.js';
 import type { Prober, ProbeSettings } from './probe/types.js';
 import { redactor } from './results.js';
-import { run, type RunDeps } from './run.js';
+import { run, type RunDeps, type RunOutput } from './run.js';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'dev';
@@ -54,13 +54,26 @@ function readConfigFile(path: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/**
+ * Stream and legacy-plugin modes. A failed run's own stderr is the report: it names the object and field, and when
+ * the wrapped ResourceList is refused (stdout empty) it is the only message there is.
+ */
+async function runStream(stdin: string, configText: string | undefined, runList: (rl: string) => Promise<RunOutput>): Promise<RunOutput> {
+  let failed: string | undefined;
+  const out = await runOnStream(stdin, configText, async (rl) => {
+    const r = await runList(rl);
+    if (r.exitCode !== 0) failed = r.stderr;
+    return r;
+  });
+  return { stdout: out.stdout, stderr: failed ?? out.report, exitCode: out.exitCode === 0 ? 0 : 1 };
+}
+
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; exitCode: number }> {
   const deps: RunDeps = { env, createProber: lazyProber };
 
   if (isLegacyPluginInvocation(argv, env)) {
     const configText = readFileSync(argv[0]!, 'utf8');
-    const out = await runOnStream(readStdin(), configText, (rl) => run(rl, deps));
-    return { stdout: out.stdout, stderr: out.report, exitCode: out.exitCode };
+    return runStream(readStdin(), configText, (rl) => run(rl, deps));
   }
 
   const cli = parseCli(argv);
@@ -86,8 +99,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: s
       const fallback = cli.configFile ? readConfigFile(cli.configFile) : undefined;
       const options = { overrides: cli.overrides, ...(fallback && { fallbackFunctionConfig: fallback }) };
       if (cli.stream) {
-        const out = await runOnStream(readStdin(), undefined, (rl) => run(rl, deps, options));
-        return { stdout: out.stdout, stderr: out.report, exitCode: out.exitCode };
+        return runStream(readStdin(), undefined, (rl) => run(rl, deps, options));
       }
       return run(readStdin(), deps, options);
     }

@@ -1,0 +1,55 @@
+/**
+ * `--stream` (plain multi-document YAML in and out, also kustomize's legacy exec plugin mode): a failure is exit 1
+ * with nothing on stdout and a message on stderr that names what and where; never a silent exit 1.
+ */
+import assert from 'node:assert/strict';
+import { assertNoStack, docs, execFn, SECRET_LICENSE } from './support.js';
+
+const OK_ARGS = ['--app-slug', 'app', '--private', 'quay.io/**', '--public', 'docker.io/**'];
+const ENV = { LICENSE_ID: SECRET_LICENSE };
+
+function aliasBomb(levels = 9): string {
+  const names = 'abcdefghijklmnop';
+  let s = `  ${names[0]}: &${names[0]} [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n`;
+  for (let i = 1; i < levels; i++) s += `  ${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(', ')}]\n`;
+  return s;
+}
+
+describe('hardening: --stream failures', function () {
+  this.timeout(60_000);
+    it('an unreadable stream names the document', () => {
+      const r = execFn('apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\na: [\n', ['--stream', ...OK_ARGS]);
+      assert.equal(r.status, 1);
+      assert.equal(r.stdout, '');
+      assertNoStack(r.stderr, 'stderr');
+      assert.match(r.stderr, /document 2, is not valid YAML/);
+    });
+
+    it('an object without apiVersion', () => {
+      const r = execFn('kind: Pod\nmetadata: {name: web}\n', ['--stream', ...OK_ARGS]);
+      assert.equal(r.status, 1);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /items\[0\] \(metadata\.name "web"\) has no apiVersion/);
+    });
+
+    it('an alias bomb', () => {
+      const r = execFn(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n${aliasBomb()}`, ['--stream', ...OK_ARGS]);
+      assert.equal(r.status, 1);
+      assert.equal(r.stdout, '');
+      assertNoStack(r.stderr, 'stderr');
+      assert.match(r.stderr, /aliases/);
+    });
+
+    it('a bad image names the object and field', () => {
+      const r = execFn('apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: ns}\nspec: {containers: [{name: a, image: 5}]}\n', ['--stream', ...OK_ARGS]);
+      assert.equal(r.status, 1);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /v1\/Pod\/ns\/web spec\.containers\[0\]\.image: image must be a string, got number 5/);
+    });
+
+    it('a good stream still works', () => {
+      const r = execFn('apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: ns}\nspec: {containers: [{name: a, image: quay.io/o/a:1}]}\n', ['--stream', ...OK_ARGS], { env: ENV });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(docs(r.stdout).length, 2);
+    });
+  });
