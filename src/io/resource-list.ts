@@ -113,7 +113,9 @@ function describeNode(node: unknown): string {
 
 function describeYamlError(e: { message: string }): string {
   // yaml's pretty errors carry "at line L, column C" and a source excerpt; keep the first line and the location.
-  return e.message.split('\n')[0] ?? e.message;
+  const line = (e.message.split('\n')[0] ?? e.message).replace(/:$/, '');
+  // The parser recurses per nesting level; thousands of levels exhaust the stack.
+  return line.replace(/^Maximum call stack size exceeded/, 'nested too deeply (the YAML parser ran out of stack)');
 }
 
 /** Rejects alias bombs: counts the nodes that aliases would expand to, without expanding them. */
