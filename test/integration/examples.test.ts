@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { resourceListToStream } from '../../src/cli/legacy-plugin.js';
 import { setupContainerImage } from '../support/podman.js';
 import type { ContainerSetup } from '../support/podman.js';
@@ -191,6 +191,32 @@ describe('examples/ run through their real tools', function () {
       }
     });
   }
+
+  it('kustomization-output: kustomize applying the emitted overlay to the unchanged manifests gives what output: resources gives', function () {
+    this.timeout(60_000);
+    const src = join(EXAMPLES, 'kustomization-output');
+    const input = readFileSync(join(src, 'resourcelist.yaml'), 'utf8');
+    const overlay = run('proxy-private-images', [], { input, env: execEnv });
+    assert.equal(overlay.status, 0, overlay.stderr);
+    const asResources = input.replace(/^  output: kustomization$/m, '  output: resources');
+    assert.notEqual(asResources, input);
+    const mutated = run('proxy-private-images', [], { input: asResources, env: execEnv });
+    assert.equal(mutated.status, 0, mutated.stderr);
+
+    const items = (parse(overlay.stdout) as { items: Record<string, unknown>[] }).items;
+    const kustomization = items.find((i) => i['kind'] === 'Kustomization')!;
+    const secrets = items.filter((i) => i['kind'] === 'Secret');
+    assert.ok(kustomization && secrets.length > 0);
+    const a = tempDir();
+    writeFileSync(join(a, 'resources.yaml'), resourceListToStream(input));
+    writeFileSync(join(a, 'secrets.yaml'), secrets.map((x) => stringify(x)).join('---\n'));
+    writeFileSync(join(a, 'kustomization.yaml'), stringify({ ...kustomization, resources: ['resources.yaml', 'secrets.yaml'] }));
+    const b = tempDir();
+    writeFileSync(join(b, 'all.yaml'), resourceListToStream(mutated.stdout));
+    writeFileSync(join(b, 'kustomization.yaml'), 'resources:\n  - all.yaml\n');
+    const objs = (dir: string): unknown[] => parseAllDocuments(kustomizeBuild(dir, execEnv)).map((d) => d.toJS());
+    assert.deepEqual(objs(a), objs(b));
+  });
 
   it('the kustomize exec, container and legacy-plugin examples agree (same input, same output)', function () {
     const read = (n: string): string => readFileSync(join(EXAMPLES, n, '.expected', 'output.yaml'), 'utf8');

@@ -43,7 +43,12 @@ let binDir: string | undefined;
 export function execSetup(): { bin: string; env: NodeJS.ProcessEnv } {
   ensureKrmTools();
   ensureBundle();
-  binDir ??= writePipeBin(tempDir('ppi-pipebin-'));
+  if (binDir === undefined) {
+    // shared by every test file of this run, so not in `temps` (each file's after hook empties those)
+    const dir = mkdtempSync(join(tmpdir(), 'ppi-pipebin-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    binDir = writePipeBin(dir);
+  }
   return { bin: binDir, env: withBin(process.env, binDir) };
 }
 
