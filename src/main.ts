@@ -14,6 +14,7 @@ import { FnError } from './errors.js';
 import type { Prober, ProbeSettings } from './probe/types.js';
 import { redactor } from './results.js';
 import { run, type RunDeps, type RunOutput } from './run.js';
+import { MAX_INPUT_BYTES, tooLarge } from './io/resource-list.js';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'dev';
@@ -31,13 +32,18 @@ function lazyProber(settings: ProbeSettings): Prober {
 }
 
 function readStdin(): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(0, 'utf8');
+    bytes = readFileSync(0);
   } catch (e) {
     // No stdin at all (closed descriptor) reads as empty input.
     if ((e as NodeJS.ErrnoException).code === 'EAGAIN' || (e as NodeJS.ErrnoException).code === 'EBADF') return '';
+    if ((e as NodeJS.ErrnoException).code === 'ERR_FS_FILE_TOO_LARGE') throw tooLarge(undefined);
     throw e;
   }
+  // Checked on bytes, before decoding: a string of several hundred MB cannot even be made.
+  if (bytes.length > MAX_INPUT_BYTES) throw tooLarge(bytes.length);
+  return bytes.toString('utf8');
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
