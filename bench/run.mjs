@@ -8,7 +8,7 @@
 // ratio, its target and met / not met, and writes bench/results.json.
 // Everything runs on loopback; every process started is stopped at the end.
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, mkdirSync, existsSync, statSync } from 'node:fs';
-import { tmpdir, cpus, availableParallelism, totalmem } from 'node:os';
+import { tmpdir, cpus, availableParallelism, totalmem, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
@@ -59,6 +59,7 @@ function machine() {
     memTotalGiB: +(totalmem() / 2 ** 30).toFixed(1),
     freeH: free,
     node: process.version,
+    loadavgAtStart: loadavg().map((x) => +x.toFixed(2)),
     kustomize: (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).stdout ?? '')
       .split('\n')
       .find((l) => l.startsWith('Kustomize'))
@@ -81,7 +82,9 @@ function fnEnv() {
 }
 
 function fnRun(stdinFile, stdoutFile, extra = {}) {
-  return run(process.execPath, [FN], { stdinFile, stdoutFile, env: fnEnv(), tmpDir: tmp, ...extra });
+  // BENCH_FN_NODE_ARGS: extra node flags for the function only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
+  const nodeArgs = process.env.BENCH_FN_NODE_ARGS ? process.env.BENCH_FN_NODE_ARGS.split(' ') : [];
+  return run(process.execPath, [...nodeArgs, FN], { stdinFile, stdoutFile, env: fnEnv(), tmpDir: tmp, ...extra });
 }
 
 function mustSucceed(r, what) {
@@ -390,6 +393,8 @@ async function probing() {
     proxies.forEach((p) => p.reset());
     shared.maxInflight = 0;
     shared.events = [];
+    shared.latencySum = 0;
+    shared.connections = 0;
   };
   /** Where the wall time went: before the first request, the network span, after the last answer; mean concurrency. */
   const timeline = (t0, wallMs) => {
@@ -411,6 +416,8 @@ async function probing() {
       networkSpanMs: +span.toFixed(1),
       afterLastMs: +(t0 + wallMs - last).toFixed(1),
       meanConcurrency: +(busy / span).toFixed(2),
+      meanRequestMs: +(shared.latencySum / (ev.length / 2)).toFixed(1),
+      connections: shared.connections,
       maxConcurrency: shared.maxInflight,
     };
   };
@@ -483,7 +490,7 @@ async function probing() {
     '',
   ]);
   rows.push(['probe', `function, 200 images, empty cache (${requests1} requests)`, fmtMs(r1.wallMs), 'vs ideal', ratio.toFixed(2) + 'x', '<= 1.5x', okI]);
-  rows.push(['probe', `  first request after ${fmtMs(tl1.firstRequestMs)}, network ${fmtMs(tl1.networkSpanMs)}, exit ${fmtMs(tl1.afterLastMs)} later; concurrency mean ${tl1.meanConcurrency}, max ${tl1.maxConcurrency}`, '', '', '', '', '']);
+  rows.push(['probe', `  first request after ${fmtMs(tl1.firstRequestMs)}, network ${fmtMs(tl1.networkSpanMs)}, exit ${fmtMs(tl1.afterLastMs)} later; concurrency mean ${tl1.meanConcurrency}, max ${tl1.maxConcurrency}; ${tl1.meanRequestMs} ms per request at the proxy, ${tl1.connections} connections`, '', '', '', '', '']);
   rows.push(['probe', '', '', 'speed-up vs skopeo loop', (skopeoExtrapolatedMs / r1.wallMs).toFixed(1) + 'x', '(no target)', '']);
   rows.push(['probe', 'function, cached', fmtMs(r2.wallMs), 'requests at proxies', String(requests2), '== 0', okC]);
 }
@@ -497,6 +504,11 @@ function printTable() {
   process.stdout.write('\n' + out.join('\n') + '\n\n');
   const met = targets.filter((t) => t.met).length;
   process.stdout.write(`${met} of ${targets.length} targets met; details in ${RESULTS}\n`);
+  const m = results.machine;
+  process.stdout.write(
+    `machine: ${m.nproc} CPUs (${m.cpu}), ${m.memTotalGiB} GiB, node ${m.node}, ${m.kustomize ?? 'kustomize ?'}; ` +
+      `load average at start ${m.loadavgAtStart.join(' ')}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`,
+  );
   results.table = out.join('\n');
 }
 
@@ -533,6 +545,7 @@ async function main() {
     if (!process.env.BENCH_KEEP_TMP) rmSync(tmp, { recursive: true, force: true });
   }
   results.elapsedSeconds = Math.round((Date.now() - started) / 1000);
+  results.machine.loadavgAtEnd = loadavg().map((x) => +x.toFixed(2));
   if (rows.length) printTable();
   results.error = failed ? String(failed.stack ?? failed) : undefined;
   writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');

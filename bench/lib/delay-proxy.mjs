@@ -17,10 +17,12 @@ export function startDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', dela
     count++;
     byMethod[req.method] = (byMethod[req.method] ?? 0) + 1;
     if (shared) {
+      const t0 = performance.now();
       shared.inflight++;
       shared.maxInflight = Math.max(shared.maxInflight, shared.inflight);
       shared.events.push([performance.now(), 1]);
       res.once('close', () => {
+        shared.latencySum = (shared.latencySum ?? 0) + (performance.now() - t0);
         shared.inflight--;
         shared.events.push([performance.now(), -1]);
       });
@@ -54,6 +56,11 @@ export function startDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', dela
     });
   });
   server.keepAliveTimeout = 30_000;
+  let connections = 0;
+  server.on('connection', () => {
+    connections++;
+    if (shared) shared.connections = (shared.connections ?? 0) + 1;
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
@@ -67,8 +74,12 @@ export function startDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', dela
         get byMethod() {
           return { ...byMethod };
         },
+        get connections() {
+          return connections;
+        },
         reset() {
           count = 0;
+          connections = 0;
           for (const k of Object.keys(byMethod)) delete byMethod[k];
         },
         close() {
