@@ -448,6 +448,19 @@ async function probing() {
   const rewritten2 = countProxiedImageLines(out2);
   if (rewritten2 !== expectedPrivate) throw new Error(`probe (cached): rewrote ${rewritten2}, expected ${expectedPrivate}`);
 
+  // Run 3 (no target): empty cache again, and each new TCP connection costs one more 50 ms
+  // round trip, as a real TCP handshake would (TLS adds one or two more). Shows what
+  // connection reuse is worth; run 1 counts how many connections the function opened.
+  rmSync(cacheFile, { force: true });
+  reset();
+  proxies.forEach((p) => p.setConnectDelay(PROBE_DELAY_MS));
+  log('probe: function, empty cache, +50 ms per new connection');
+  const t3 = performance.now();
+  const r3 = mustSucceed(await fnRun(rlFile, join(dir, 'out3.yaml'), { timeoutMs: 120_000 }), 'function probing with connect delay');
+  const tl3 = timeline(t3, r3.wallMs);
+  const requests3 = total();
+  proxies.forEach((p) => p.setConnectDelay(0));
+
   // skopeo inspect, one image after another, on a sample spread over the registries.
   reset();
   const sample = [];
@@ -474,6 +487,7 @@ async function probing() {
     run1: { ms: r1.wallMs, requests: requests1, perProxy, rewritten: rewritten1, timeline: tl1 },
     idealMs: ideal,
     run2: { ms: r2.wallMs, requests: requests2, rewritten: rewritten2 },
+    run3ConnectDelay: { ms: r3.wallMs, requests: requests3, timeline: tl3 },
     skopeo: { sample: sample.length, sampleMs: skopeoMs, succeeded: skopeoOk, requests: skopeoRequests, extrapolatedMs: skopeoExtrapolatedMs },
   };
   const ratio = r1.wallMs / ideal;
@@ -492,6 +506,7 @@ async function probing() {
   rows.push(['probe', `function, 200 images, empty cache (${requests1} requests)`, fmtMs(r1.wallMs), 'vs ideal', ratio.toFixed(2) + 'x', '<= 1.5x', okI]);
   rows.push(['probe', `  first request after ${fmtMs(tl1.firstRequestMs)}, network ${fmtMs(tl1.networkSpanMs)}, exit ${fmtMs(tl1.afterLastMs)} later; concurrency mean ${tl1.meanConcurrency}, max ${tl1.maxConcurrency}; ${tl1.meanRequestMs} ms per request at the proxy, ${tl1.connections} connections`, '', '', '', '', '']);
   rows.push(['probe', '', '', 'speed-up vs skopeo loop', (skopeoExtrapolatedMs / r1.wallMs).toFixed(1) + 'x', '(no target)', '']);
+  rows.push(['probe', `function, empty cache, +${PROBE_DELAY_MS} ms per new connection (${tl3.connections} connections)`, fmtMs(r3.wallMs), 'vs ideal', (r3.wallMs / ideal).toFixed(2) + 'x', '(no target)', '']);
   rows.push(['probe', 'function, cached', fmtMs(r2.wallMs), 'requests at proxies', String(requests2), '== 0', okC]);
 }
 

@@ -8,7 +8,10 @@ import http from 'node:http';
  * shared (optional): one object several proxies update together, to see the client's real
  * concurrency across registries: { inflight, maxInflight, events: [[ms, +1|-1]] }.
  */
-export function startDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', delayMs = 50, shared }) {
+export function startDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', delayMs = 50, shared, connectDelayMs = 0 }) {
+  // connectDelayMs: extra delay on the first request of each TCP connection, standing in for
+  // the handshake round trip(s) a client pays when it does not reuse connections.
+  const seen = new WeakSet();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   let count = 0;
   const byMethod = {};
@@ -30,6 +33,8 @@ export function startDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', dela
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
+      const firstOnSocket = !seen.has(req.socket);
+      seen.add(req.socket);
       const t = setTimeout(() => {
         timers.delete(t);
         const up = http.request(
@@ -51,7 +56,7 @@ export function startDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', dela
           res.end(`delay-proxy: upstream error: ${err.message}\n`);
         });
         up.end(Buffer.concat(chunks));
-      }, delayMs);
+      }, delayMs + (firstOnSocket ? connectDelayMs : 0));
       timers.add(t);
     });
   });
@@ -76,6 +81,9 @@ export function startDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', dela
         },
         get connections() {
           return connections;
+        },
+        setConnectDelay(ms) {
+          connectDelayMs = ms;
         },
         reset() {
           count = 0;
