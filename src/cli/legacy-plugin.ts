@@ -124,7 +124,7 @@ export function resultsOf(outputText: string): StreamResult[] {
 export interface StreamRun {
   /** stdout in stream form (empty when the run failed) */
   readonly stdout: string;
-  /** one line per result, for stderr */
+  /** for stderr: the runner's stderr, or one line per result when the runner gives none */
   readonly report: string;
   readonly exitCode: number;
 }
@@ -136,7 +136,7 @@ export interface StreamRun {
 export async function runOnStream(
   stdinText: string,
   configText: string | undefined,
-  run: (resourceList: string) => Promise<{ stdout: string; exitCode: number }>,
+  run: (resourceList: string) => Promise<{ stdout: string; exitCode: number; stderr?: string }>,
 ): Promise<StreamRun> {
   let rl: string;
   try {
@@ -145,9 +145,14 @@ export async function runOnStream(
     return { stdout: '', report: `error: ${(e as Error).message}\n`, exitCode: 1 };
   }
   const out = await run(rl);
-  const report = resultsOf(out.stdout)
-    .map((r) => `[${r.severity}] ${r.message}\n`)
-    .join('');
+  // The runner's own stderr (warnings and errors, with the object and field) is what users see in ResourceList mode
+  // too; without one, list the results.
+  const report =
+    out.stderr !== undefined
+      ? out.stderr
+      : resultsOf(out.stdout)
+          .map((r) => `[${r.severity}] ${r.message}\n`)
+          .join('');
   if (out.exitCode !== 0) return { stdout: '', report, exitCode: out.exitCode };
   return { stdout: resourceListToStream(out.stdout), report, exitCode: 0 };
 }

@@ -93,6 +93,8 @@ describe('stream mode and legacy kustomize plugin helpers', () => {
     assert.equal(failed.stdout, '');
     assert.equal(failed.exitCode, 1);
     assert.match(failed.report, /\[error\] appSlug is required/);
+    const invalid = await runOnStream(STREAM, CONFIG, async () => ({ stdout: '', stderr: 'input is not valid\n', exitCode: 1 }));
+    assert.deepEqual(invalid, { stdout: '', report: 'input is not valid\n', exitCode: 1 });
     const ok = await runOnStream(STREAM, undefined, async (rl) => ({ stdout: rl, exitCode: 0 }));
     assert.equal(ok.exitCode, 0);
     assert.equal(ok.stdout, STREAM.replace('---\n---\n', '---\n'));
