@@ -24,16 +24,6 @@ export interface Config {
   readonly output: 'resources' | 'kustomization';
 }
 
-export const PROBE_DEFAULTS: ProbeSettings = {
-  timeoutSeconds: 10,
-  deadlineSeconds: 120,
-  concurrency: 16,
-  concurrencyPerRegistry: 6,
-  retries: 3,
-  insecureRegistries: [],
-  cacheTTLSeconds: 3600,
-};
-
 export const DEFAULTS = {
   proxyHost: 'proxy.replicated.com',
   dockerHubHost: 'docker.io',

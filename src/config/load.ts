@@ -6,7 +6,8 @@
  */
 import { FnError } from '../errors.js';
 import { normaliseGlob } from '../decide/policy.js';
-import { CONFIG_API_VERSION, CONFIG_KIND, DEFAULTS, PROBE_DEFAULTS, type Config } from './config.js';
+import { DEFAULT_PROBE_SETTINGS } from '../probe/types.js';
+import { CONFIG_API_VERSION, CONFIG_KIND, DEFAULTS, type Config } from './config.js';
 import { validateFunctionConfig, type SchemaError } from './validate.js';
 import schema from '../../functionconfig/proxy-private-images.v1alpha1.schema.json' with { type: 'json' };
 
@@ -180,7 +181,7 @@ function withDefaults(c: TypedConfig): Config {
     pullSecretNamespaces: c.pullSecret?.namespaces ?? [],
     privateGlobs: (c.images?.private ?? []).map(normaliseGlob),
     publicGlobs: (c.images?.public ?? []).map(normaliseGlob),
-    probe: { ...PROBE_DEFAULTS, ...probe },
+    probe: { ...DEFAULT_PROBE_SETTINGS, ...probe },
     onError: onError ?? 'fail',
     fieldSpecs: c.fieldSpecs ?? [],
     output: c.output ?? 'resources',

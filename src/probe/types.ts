@@ -34,3 +34,14 @@ export interface Prober {
   probeAll(refs: readonly ImageRef[]): Promise<Map<string, ProbeOutcome>>;
   close(): Promise<void>;
 }
+
+/** Defaults the CLI and the function use when functionConfig leaves a field out (documented in the README and the schema). */
+export const DEFAULT_PROBE_SETTINGS: ProbeSettings = {
+  timeoutSeconds: 10,
+  deadlineSeconds: 120,
+  concurrency: 16,
+  concurrencyPerRegistry: 6,
+  retries: 3,
+  insecureRegistries: [],
+  cacheTTLSeconds: 3600,
+};
