@@ -121,7 +121,8 @@ describe('kubectl kustomize', function () {
       writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('appSlug: acme', 'appSlug: acme\nunknownField: 1'));
       const home = join(tempDir(), 'plugins');
       runOk('node', [join(PROJECT_ROOT, 'scripts', 'make-plugin-home.mjs'), home]);
-      const r = build(overlay, { ...env, KUSTOMIZE_PLUGIN_HOME: home });
+      // kustomize leaves its temp config file behind when a plugin fails: keep it in a folder the test removes
+      const r = build(overlay, { ...env, KUSTOMIZE_PLUGIN_HOME: home, TMPDIR: tempDir() });
       assert.equal(r.status, 1);
       assert.equal(r.stdout, '');
       assert.match(r.stderr, /unknownField/);
