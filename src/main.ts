@@ -113,6 +113,14 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: s
 }
 
 const redact = redactor([process.env['LICENSE_ID']]);
+
+// Last line of defence: whatever escapes (a reader that closed stdout early, an unexpected throw) is one line, exit 1.
+process.on('uncaughtException', (e: NodeJS.ErrnoException) => {
+  const message = e?.code === 'EPIPE' ? 'cannot write the output: stdout was closed (EPIPE)' : `internal error: ${e?.message ?? String(e)}`;
+  process.stderr.write(redact(`proxy-private-images: ${message}\n`));
+  process.exit(1);
+});
+
 main(process.argv.slice(2), process.env).then(
   (out) => {
     if (out.stderr) process.stderr.write(redact(out.stderr));
