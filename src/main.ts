@@ -4,7 +4,7 @@
  * protocol), writes stdout and stderr, sets the exit code.
  */
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { parseAllDocuments, parseDocument } from 'yaml';
 import { parseCli, USAGE } from './cli/args.js';
 import { isLegacyPluginInvocation, runOnStream } from './cli/legacy-plugin.js';
 import { policyFirst } from './cli/policy-prober.js';
@@ -54,8 +54,16 @@ function readConfigFile(path: string): Record<string, unknown> {
     throw new FnError('USAGE', `cannot read --config ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) throw new FnError('CONFIG_INVALID', `--config ${path} is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
-  const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  if (doc.errors.some((e) => e.code === 'MULTIPLE_DOCS')) {
+    throw new FnError('CONFIG_INVALID', `--config ${path} holds ${parseAllDocuments(text).length} YAML documents, expected one functionConfig`);
+  }
+  if (doc.errors.length > 0) throw new FnError('CONFIG_INVALID', `--config ${path} is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]!.replace(/:$/, '')}`);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new FnError('CONFIG_INVALID', `--config ${path} uses YAML aliases that expand too far: ${(e as Error).message}`);
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FnError('CONFIG_INVALID', `--config ${path} must hold a mapping`);
   return value as Record<string, unknown>;
 }

@@ -9,6 +9,9 @@
  * Never a stack trace, never exit 0 with partial output.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import {
   assertFailedWithInput,
@@ -233,5 +236,29 @@ describe('hardening: bad input through the bundle', function () {
     ] as [string[], RegExp][]) {
       it(args.join(' '), () => assertRejected(execFn(podList(['nginx']), args), message));
     }
+
+    describe('--config FILE that is not a usable functionConfig', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ppi-badconfig-'));
+      after(() => rmSync(dir, { recursive: true, force: true }));
+      const fcHead = 'apiVersion: fn.proxy-private-images.dev/v1alpha1\nkind: ProxyPrivateImages\nappSlug: app\n';
+      for (const [name, text, message] of [
+        ['not YAML', 'a: [\n', /--config \S+ is not valid YAML: .* at line 2, column 1$/m],
+        ['a list', '- a\n', /--config \S+ must hold a mapping/],
+        ['two documents', `${fcHead}---\na: 1\n`, /--config \S+ holds 2 YAML documents, expected one functionConfig/],
+        ['an alias bomb', `${fcHead}metadata:\n  annotations:\n${aliasBomb().replace(/^/gm, '  ')}`, /--config \S+ uses YAML aliases that expand too far/],
+        ['a duplicate key', `${fcHead}appSlug: again\n`, /--config \S+ is not valid YAML: Map keys must be unique at line 4, column 1$/m],
+        ['a bad field', `${fcHead}probe: {retries: lots}\n`, /invalid functionConfig: probe\.retries must be integer/],
+      ] as [string, string, RegExp][]) {
+        it(name, () => {
+          const file = join(dir, `${name.replace(/\W/g, '-')}.yaml`);
+          writeFileSync(file, text);
+          const input = podList(['quay.io/org/a:1']);
+          const r = execFn(input, ['--config', file], { env: ENV });
+          if (name === 'a bad field') assertFailedWithInput(r, input, message);
+          else assertRejected(r, message);
+          assert.doesNotMatch(r.stderr, /internal error|parseAllDocuments/);
+        });
+      }
+    });
   });
 });
