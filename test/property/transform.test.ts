@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parse, stringify } from 'yaml';
+import { Document, isMap, isScalar, isSeq, parse, stringify, visit } from 'yaml';
 import { run, type RunDeps } from '../../src/run.js';
 
 const LICENSE = 'prop-license-7d1e';
@@ -123,9 +123,26 @@ const resourceList = fc
     } as Obj;
   });
 
+/** Flow style for every `containers` list and `metadata` map, block elsewhere (as hand-written manifests mix them). */
+function mixedFlow(rl: Obj): string {
+  const doc = new Document(rl);
+  visit(doc, {
+    Pair(_, pair) {
+      const key = isScalar(pair.key) ? pair.key.value : undefined;
+      if ((key === 'containers' || key === 'metadata' || key === 'imagePullSecrets') && (isSeq(pair.value) || isMap(pair.value))) pair.value.flow = true;
+    },
+  });
+  return doc.toString({ lineWidth: 0 });
+}
+
 function spellings(rl: Obj): Record<string, string> {
   const block = stringify(rl, { lineWidth: 0 });
   return {
+    wide: stringify(rl, { lineWidth: 0, indent: 4, indentSeq: true }),
+    doubleQuoted: stringify(rl, { lineWidth: 0, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' }),
+    singleQuoted: stringify(rl, { lineWidth: 0, defaultStringType: 'QUOTE_SINGLE', defaultKeyType: 'PLAIN' }),
+    markers: `---\n${block}...\n`,
+    mixedFlow: mixedFlow(rl),
     block,
     commented: `# rendered by a test\n${block.replace(/^(items:)$/m, '$1 # the items').replace(/^( {2}kind: .*)$/gm, '$1 # kind')}`,
     crlf: block.replace(/\n/g, '\r\n'),
@@ -182,7 +199,7 @@ const items = (o: Obj): Obj[] => (o['items'] as Obj[] | undefined) ?? [];
 describe('property: the whole transform (run() with a glob-only config)', function () {
   this.timeout(120_000);
 
-  it('all four spellings (splice, CRLF and flow-root fallbacks, JSON) give the same items and results', async () => {
+  it('every spelling (block, wide, quoted, markers, mixed flow: splice; CRLF and flow root: fallback; JSON) gives the same items and results', async () => {
     await fc.assert(
       fc.asyncProperty(resourceList, async (rl) => {
         const s = spellings(rl);
@@ -202,7 +219,7 @@ describe('property: the whole transform (run() with a glob-only config)', functi
 
   it('is idempotent: run(run(x)) has the items of run(x), for every spelling', async () => {
     await fc.assert(
-      fc.asyncProperty(resourceList, fc.constantFrom('block', 'commented', 'crlf', 'flowRoot', 'json'), async (rl, spelling) => {
+      fc.asyncProperty(resourceList, fc.constantFrom('block', 'commented', 'crlf', 'flowRoot', 'json', 'wide', 'doubleQuoted', 'singleQuoted', 'markers', 'mixedFlow'), async (rl, spelling) => {
         const once = await transform(spellings(rl)[spelling]!);
         const twice = await transform(once.stdout);
         assert.deepEqual(items(twice.out), items(once.out));
@@ -215,7 +232,7 @@ describe('property: the whole transform (run() with a glob-only config)', functi
 
   it('keeps every input item, and changes only image fields, imagePullSecrets and the pull Secret', async () => {
     await fc.assert(
-      fc.asyncProperty(resourceList, fc.constantFrom('block', 'crlf', 'json'), async (rl, spelling) => {
+      fc.asyncProperty(resourceList, fc.constantFrom('block', 'crlf', 'json', 'wide', 'mixedFlow', 'singleQuoted'), async (rl, spelling) => {
         const { out } = await transform(spellings(rl)[spelling]!);
         const before = new Map(items(rl).map((i) => [idOf(i), i]));
         const after = new Map(items(out).map((i) => [idOf(i), i]));
