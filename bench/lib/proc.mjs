@@ -33,8 +33,9 @@ export function track(child) {
 /**
  * Runs cmd args once. stdin from a file (or ignored), stdout to a file (or /dev/null),
  * stderr captured (bounded). With rss: wraps in /usr/bin/time -f %M -o <file> and
- * returns rssKB (peak resident set size of the child, kilobytes).
- * Returns { wallMs, code, signal, timedOut, stderr, rssKB }.
+ * returns rssKB (peak resident set size of the child, kilobytes) and cpuMs (user + system
+ * CPU time, 10 ms resolution: less sensitive than wall time to other load on the machine).
+ * Returns { wallMs, code, signal, timedOut, stderr, rssKB, cpuMs }.
  */
 export function run(cmd, args, { stdinFile, stdoutFile, env, cwd, timeoutMs = 600_000, rss = false, tmpDir } = {}) {
   return new Promise((resolve, reject) => {
@@ -42,7 +43,7 @@ export function run(cmd, args, { stdinFile, stdoutFile, env, cwd, timeoutMs = 60
     let rssFile;
     if (rss) {
       rssFile = join(tmpDir ?? '/tmp', `rss-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
-      argv = ['/usr/bin/time', '-f', '%M', '-o', rssFile, ...argv];
+      argv = ['/usr/bin/time', '-f', '%M %U %S', '-o', rssFile, ...argv];
     }
     const inFd = stdinFile ? openSync(stdinFile, 'r') : 'ignore';
     const outFd = stdoutFile ? openSync(stdoutFile, 'w') : 'ignore';
@@ -79,14 +80,16 @@ export function run(cmd, args, { stdinFile, stdoutFile, env, cwd, timeoutMs = 60
       if (typeof inFd === 'number') closeSync(inFd);
       if (typeof outFd === 'number') closeSync(outFd);
       let rssKB;
+      let cpuMs;
       if (rssFile && existsSync(rssFile)) {
-        // GNU time writes "Command exited with non-zero status N" before the value on failure.
+        // GNU time writes "Command exited with non-zero status N" before the values on failure.
         const lines = readFileSync(rssFile, 'utf8').trim().split('\n');
-        const v = Number(lines[lines.length - 1]);
-        if (Number.isFinite(v)) rssKB = v;
+        const [m, u, sy] = lines[lines.length - 1].split(' ').map(Number);
+        if (Number.isFinite(m)) rssKB = m;
+        if (Number.isFinite(u) && Number.isFinite(sy)) cpuMs = (u + sy) * 1000;
         rmSync(rssFile, { force: true });
       }
-      resolve({ wallMs, code, signal, timedOut, stderr, rssKB });
+      resolve({ wallMs, code, signal, timedOut, stderr, rssKB, cpuMs });
     });
   });
 }

@@ -72,7 +72,7 @@ async function main() {
   for (const n of SIZES) {
     const input = join(tmp, `rl-${n}.yaml`);
     writeFileSync(input, generate(n).resourceList);
-    const res = Object.fromEntries(chosen.map((v) => [v, { ms: [], kb: [] }]));
+    const res = Object.fromEntries(chosen.map((v) => [v, { ms: [], kb: [], cpu: [] }]));
     for (let i = 0; i < RUNS; i++) {
       for (const v of i % 2 ? [...chosen].reverse() : chosen) {
         const r = await run(process.execPath, [variants[v]], {
@@ -86,10 +86,11 @@ async function main() {
         if (r.code !== 0) throw new Error(`${v} at ${n}: exit ${r.code}: ${r.stderr.slice(0, 800)}`);
         res[v].ms.push(r.wallMs);
         res[v].kb.push(r.rssKB);
-        process.stderr.write(`  ${n} ${v}: ${(r.wallMs / 1000).toFixed(2)} s, ${(r.rssKB / 1024).toFixed(0)} MB\n`);
+        res[v].cpu.push(r.cpuMs);
+        process.stderr.write(`  ${n} ${v}: ${(r.wallMs / 1000).toFixed(2)} s, cpu ${(r.cpuMs / 1000).toFixed(2)} s, ${(r.rssKB / 1024).toFixed(0)} MB\n`);
       }
     }
-    for (const v of chosen) table.push({ workloads: n, variant: v, medianS: +(median(res[v].ms) / 1000).toFixed(2), peakRssMB: Math.round(median(res[v].kb) / 1024) });
+    for (const v of chosen) table.push({ workloads: n, variant: v, medianS: +(median(res[v].ms) / 1000).toFixed(2), cpuS: +(median(res[v].cpu) / 1000).toFixed(2), peakRssMB: Math.round(median(res[v].kb) / 1024) });
     if (n === SIZES[0] && chosen.includes('cst') && chosen.includes('fn')) {
       const a = itemsOf(join(tmp, `out-fn-${n}.yaml`));
       const b = itemsOf(join(tmp, `out-cst-${n}.yaml`));
@@ -98,11 +99,11 @@ async function main() {
     }
   }
   const floorOf = (n) => table.find((r) => r.workloads === n && r.variant === 'floor');
-  process.stdout.write('\n| workloads | variant | median time | peak RSS | time / floor | RSS / floor |\n|---|---|---|---|---|---|\n');
+  process.stdout.write('\n| workloads | variant | median time | cpu time | peak RSS | time / floor | cpu / floor | RSS / floor |\n|---|---|---|---|---|---|---|---|\n');
   for (const r of table) {
     const f = floorOf(r.workloads);
     process.stdout.write(
-      `| ${r.workloads} | ${r.variant} | ${r.medianS} s | ${r.peakRssMB} MB | ${f ? (r.medianS / f.medianS).toFixed(2) + 'x' : ''} | ${f ? (r.peakRssMB / f.peakRssMB).toFixed(2) + 'x' : ''} |\n`,
+      `| ${r.workloads} | ${r.variant} | ${r.medianS} s | ${r.cpuS} s | ${r.peakRssMB} MB | ${f ? (r.medianS / f.medianS).toFixed(2) + 'x' : ''} | ${f ? (r.cpuS / f.cpuS).toFixed(2) + 'x' : ''} | ${f ? (r.peakRssMB / f.peakRssMB).toFixed(2) + 'x' : ''} |\n`,
     );
   }
 }
