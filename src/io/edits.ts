@@ -115,7 +115,7 @@ function lineStartOf(src: string, offset: number): number {
   return src.lastIndexOf('\n', offset - 1) + 1;
 }
 
-const PLAIN_SAFE = /^[A-Za-z0-9][A-Za-z0-9._\/:@+-]*$/;
+const PLAIN_SAFE = /^[A-Za-z0-9][A-Za-z0-9._\/:@+=-]*$/;
 
 /** The new value in the quoting style the old one had (plain stays plain when it can). */
 function scalarText(node: Node, value: string): string {
@@ -180,8 +180,21 @@ function pullSecretSplice(src: string, podSpec: YAMLMap, wanted: string[]): Spli
   const firstKey = podSpec.items[0]?.key as Node | undefined;
   const [keyStart] = rangeOf(firstKey);
   const indent = ' '.repeat(columnOf(src, keyStart));
-  const lines = wanted.map((n) => `- name: ${scalarOf(n)}\n${indent}`).join('');
-  return { start: keyStart, end: keyStart, text: `imagePullSecrets:\n${indent}${lines}` };
+  // Lists in this file are written compact (`- ` under the key) or wide (`- ` two further in); follow the pod spec's own.
+  const dash = indent + ' '.repeat(listIndentOf(src, podSpec));
+  const lines = wanted.map((n) => `${dash}- name: ${scalarOf(n)}\n`).join('');
+  return { start: keyStart, end: keyStart, text: `imagePullSecrets:\n${lines}${indent}` };
+}
+
+/** How far a block list's dashes sit right of its key in this map (0 compact, 2 wide); 0 when the map has no block list. */
+function listIndentOf(src: string, map: YAMLMap): number {
+  for (const pair of map.items) {
+    const value = pair.value as Node | null;
+    if (isSeq(value) && !value.flow && value.range) {
+      return Math.max(0, columnOf(src, value.range[0]) - columnOf(src, rangeOf(pair.key as Node)[0]));
+    }
+  }
+  return 0;
 }
 
 function appendItemsSplice(src: string, rl: ParsedResourceList, values: Record<string, unknown>[]): Splice {
@@ -233,28 +246,42 @@ function removeItemSplice(src: string, rl: ParsedResourceList, item: YAMLMap): S
   return { start: from, end: src[end - 1] === '\n' ? end : end, text: '' };
 }
 
-function setFieldsSplices(src: string, item: YAMLMap, fields: Record<string, unknown>): Splice[] {
-  if (item.flow) throw new Unsupported('flow-style item');
+/**
+ * Sets fields of an existing block map: a scalar is replaced where it stands,
+ * a nested block map is edited key by key (so an updated Secret's diff is its
+ * one `.dockerconfigjson` line), and missing keys go in before the first key.
+ */
+function setFieldsSplices(src: string, map: YAMLMap, fields: Record<string, unknown>): Splice[] {
+  if (map.flow) throw new Unsupported('flow-style map');
   const out: Splice[] = [];
   const missing: string[] = [];
   for (const [key, value] of Object.entries(fields)) {
-    const pair = pairOf(item, key);
+    const pair = pairOf(map, key);
     if (!pair) {
-      missing.push(`${key}: ${flowText(value)}`);
+      missing.push(`${scalarOf(key)}: ${flowText(value)}`);
       continue;
     }
     const node = pair.value as Node | null;
     if (node && deepEqual(node.toJSON(), value)) continue;
+    if (isMap(node) && !node.flow && node.items.length > 0 && isPlainRecord(value)) {
+      out.push(...setFieldsSplices(src, node, value));
+      continue;
+    }
     const [start, end] = rangeOf(node);
-    const trailing = src.slice(start, end).match(/\n[\s]*$/)?.[0] ?? '';
-    out.push({ start, end, text: (start === end ? ' ' : '') + flowText(value) + (trailing ? '\n' : '') });
+    const text = typeof value === 'string' ? scalarText(node!, value) : flowText(value);
+    const trailing = /\n\s*$/.test(src.slice(start, end));
+    out.push({ start, end, text: (start === end ? ' ' : '') + text + (trailing ? '\n' : '') });
   }
   if (missing.length > 0) {
-    const [keyStart] = rangeOf(item.items[0]?.key as Node);
+    const [keyStart] = rangeOf(map.items[0]?.key as Node);
     const indent = ' '.repeat(columnOf(src, keyStart));
     out.push({ start: keyStart, end: keyStart, text: missing.map((m) => `${m}\n${indent}`).join('') });
   }
   return out;
+}
+
+function isPlainRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function resultsSplices(src: string, rl: ParsedResourceList, results: readonly object[]): Splice[] {

@@ -108,4 +108,42 @@ describe('untouched bytes survive', () => {
     assert.ok(!out.stdout.includes(LICENSE) && !out.stderr.includes(LICENSE));
     assert.ok(out.stdout.includes(Buffer.from(`${LICENSE}:${LICENSE}`).toString('base64')) === false, 'auth value only inside the base64 payload');
   });
+
+  it('updates an existing Secret by its one data line, comments kept, and follows wide list indentation', async () => {
+    const input = `apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+items:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: a, namespace: n}
+    spec:
+      template:
+        spec:
+          containers:
+            - name: a
+              image: quay.io/acme/a:1
+  - apiVersion: v1
+    kind: Secret
+    metadata:
+      name: acme-registry
+      namespace: n
+    type: kubernetes.io/dockerconfigjson
+    data:
+      .dockerconfigjson: c3RhbGU= # rotated by the function
+functionConfig: {apiVersion: fn.proxy-private-images.dev/v1alpha1, kind: ProxyPrivateImages, appSlug: acme, images: {private: ["**"]}}
+`;
+    const out = await runFn(input);
+    assert.equal(out.exitCode, 0, out.stderr);
+    const before = input.split('\n');
+    const after = out.stdout.slice(0, out.stdout.indexOf('results:')).split('\n');
+    const added = after.filter((l) => !before.includes(l));
+    const removed = before.filter((l) => !after.includes(l));
+    assert.deepEqual(removed, ['              image: quay.io/acme/a:1', '      .dockerconfigjson: c3RhbGU= # rotated by the function']);
+    assert.deepEqual(added.map((l) => l.replace(/: eyJ[A-Za-z0-9+/=]+/, ': <payload>')), [
+      '          imagePullSecrets:',
+      '            - name: acme-registry',
+      '              image: proxy.replicated.com/proxy/acme/quay.io/acme/a:1',
+      '      .dockerconfigjson: <payload> # rotated by the function',
+    ]);
+  });
 });
