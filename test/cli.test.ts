@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
 const BIN = new URL('../dist/proxy-private-images.js', import.meta.url).pathname;
-const EXAMPLE = readFileSync(new URL('../examples/plain/resource-list.yaml', import.meta.url), 'utf8');
+const EXAMPLE = readFileSync(new URL('../examples/mixed/resourcelist.yaml', import.meta.url), 'utf8');
 const LICENSE = 'cli-license-7d1e0c55';
 
 function fn(args: string[], input: string, env: Record<string, string> = { LICENSE_ID: LICENSE }) {

@@ -38,6 +38,7 @@ const GLOB_FLAGS = ['--private', 'quay.io/acme/**', '--private', 'ghcr.io/acme/*
 
 const CASES: Readonly<Record<string, Case>> = {
   plain: { runner: 'plain', args: ['--app-slug', 'acme', ...GLOB_FLAGS] },
+  mixed: { runner: 'plain' },
   'custom-domain': { runner: 'plain' },
   'kustomization-output': { runner: 'plain' },
   'kpt-eval': { runner: 'kpt-eval' },
