@@ -47,7 +47,7 @@ export function parseResourceList(source: string): ParsedResourceList {
     }
     throw new FnError('INPUT_YAML', 'input is not valid YAML', doc.errors.slice(0, 5).map(describeYamlError));
   }
-  checkAliases(doc);
+  checkAliases(doc, source);
 
   const root = doc.contents;
   if (!isMap(root)) {
@@ -129,9 +129,29 @@ function describeYamlError(e: { message: string }): string {
 }
 
 /** Rejects alias bombs: counts the nodes that aliases would expand to, without expanding them. */
-function checkAliases(doc: Document.Parsed): void {
+function checkAliases(doc: Document.Parsed, source: string): void {
   let hasAlias = false;
-  visit(doc, { Alias: () => { hasAlias = true; return visit.BREAK; } });
+  let unresolved: number | undefined;
+  const anchors = new Set<string>();
+  // One pass in document order: an alias may only refer to an anchor set before it.
+  visit(doc, {
+    Node: (_, node) => {
+      if (isAlias(node)) {
+        hasAlias = true;
+        if (anchors.has(node.source)) return undefined;
+        unresolved = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      }
+      if (node.anchor) anchors.add(node.anchor);
+      return undefined;
+    },
+  });
+  if (unresolved !== undefined) {
+    // The alias's name is not repeated: it is whatever the input says, and could be anything.
+    const line = source.slice(0, unresolved).split('\n').length;
+    const column = unresolved - source.lastIndexOf('\n', unresolved - 1);
+    throw new FnError('INPUT_YAML', `input uses an alias at line ${line}, column ${column} whose anchor is not defined before it`);
+  }
   if (!hasAlias) return;
   try {
     doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });

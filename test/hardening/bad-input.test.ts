@@ -102,6 +102,14 @@ describe('hardening: bad input through the bundle', function () {
       assertRejected(execFn(inItems, OK_ARGS), /aliases that expand too far/);
     });
 
+    it('an alias without an anchor names the line, not the alias (its name could be anything, even a secret)', () => {
+      const input = `${RL_HEAD}items:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: x}\n  data: {a: *${SECRET_LICENSE}}\n`;
+      const r = execFn(input, OK_ARGS);
+      assertRejected(r, /input uses an alias at line 7, column \d+ whose anchor is not defined before it/);
+      assert.ok(!r.stderr.includes(SECRET_LICENSE), r.stderr);
+      assert.doesNotMatch(r.stderr, /expand too far/);
+    });
+
     it('modest aliases (anchors a vendor uses for shared values) are fine', () => {
       const input = `${RL_HEAD}items:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: a, namespace: ns, labels: &l {app: x}}\n  spec:\n    containers:\n    - name: c\n      image: &img quay.io/org/api:1\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: b, namespace: ns, labels: *l}\n  spec:\n    containers:\n    - name: c\n      image: *img\n`;
       const r = execFn(input, OK_ARGS, { env: ENV });
