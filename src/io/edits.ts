@@ -268,7 +268,9 @@ function setFieldsSplices(src: string, map: YAMLMap, fields: Record<string, unkn
       continue;
     }
     const [start, end] = rangeOf(node);
-    const text = typeof value === 'string' ? scalarText(node!, value) : flowText(value);
+    // A flow map is merged like a block one: keys the function does not set stay.
+    const merged = isMap(node) && isPlainRecord(value) ? { ...(node.toJSON() as Record<string, unknown>), ...value } : value;
+    const text = typeof merged === 'string' ? scalarText(node!, merged) : flowText(merged);
     const trailing = /\n\s*$/.test(src.slice(start, end));
     out.push({ start, end, text: (start === end ? ' ' : '') + text + (trailing ? '\n' : '') });
   }
@@ -331,10 +333,19 @@ export function applyToDocument(rl: ParsedResourceList, edits: readonly Edit[], 
         if (rl.itemsNode) rl.itemsNode.items = rl.itemsNode.items.filter((i) => i !== edit.item);
         break;
       case 'setFields':
-        for (const [key, value] of Object.entries(edit.fields)) edit.item.set(key, doc.createNode(value));
+        setFieldsInDocument(doc, edit.item, edit.fields);
         break;
     }
   }
   if (results.length > 0) rl.root.set('results', doc.createNode(results));
   else rl.root.delete('results');
+}
+
+/** As `setFieldsSplices`: nested maps are merged key by key, so both backends keep the keys the function does not set. */
+function setFieldsInDocument(doc: Document, map: YAMLMap, fields: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(fields)) {
+    const node = map.get(key, true);
+    if (isMap(node) && isPlainRecord(value)) setFieldsInDocument(doc, node, value);
+    else map.set(key, doc.createNode(value));
+  }
 }
