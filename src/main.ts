@@ -14,7 +14,7 @@ import { FnError } from './errors.js';
 import type { Prober, ProbeSettings } from './probe/types.js';
 import { redactor } from './results.js';
 import { run, type RunDeps, type RunOutput } from './run.js';
-import { MAX_INPUT_BYTES, tooLarge } from './io/resource-list.js';
+import { describeYamlError, MAX_INPUT_BYTES, tooLarge } from './io/resource-list.js';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'dev';
@@ -57,7 +57,7 @@ function readConfigFile(path: string): Record<string, unknown> {
   if (doc.errors.some((e) => e.code === 'MULTIPLE_DOCS')) {
     throw new FnError('CONFIG_INVALID', `--config ${path} holds ${parseAllDocuments(text).length} YAML documents, expected one functionConfig`);
   }
-  if (doc.errors.length > 0) throw new FnError('CONFIG_INVALID', `--config ${path} is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]!.replace(/:$/, '')}`);
+  if (doc.errors.length > 0) throw new FnError('CONFIG_INVALID', `--config ${path} is not valid YAML: ${describeYamlError(doc.errors[0]!)}`);
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 100 });

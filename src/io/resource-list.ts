@@ -121,11 +121,21 @@ function describeNode(node: unknown): string {
   return 'an unexpected node';
 }
 
-function describeYamlError(e: { message: string }): string {
+export function describeYamlError(e: { message: string }): string {
   // yaml's pretty errors carry "at line L, column C" and a source excerpt; keep the first line and the location.
   const line = (e.message.split('\n')[0] ?? e.message).replace(/:$/, '');
-  // The parser recurses per nesting level; thousands of levels exhaust the stack.
-  return line.replace(/^Maximum call stack size exceeded/, 'nested too deeply (the YAML parser ran out of stack)');
+  const at = / at line \d+, column \d+$/.exec(line);
+  let what = at ? line.slice(0, at.index) : line;
+  // Some messages quote the input (a token, a tag, or the whole rest of the stream): it may hold anything, even a
+  // license id, and may be megabytes long. Keep the parser's words and the position only.
+  what = what
+    .replace(/^(Not a YAML token|Unresolved tag|Block scalar header includes extra characters|Unexpected \S+ token in YAML (?:stream|document)): .*$/s, '$1')
+    .replace(/^Invalid escape sequence .*$/s, 'Invalid escape sequence')
+    .replace(/^Unexpected (?![,\]}:?-] )\S.* in /s, 'Unexpected token in ')
+    // The parser recurses per nesting level; thousands of levels exhaust the stack.
+    .replace(/^Maximum call stack size exceeded/, 'nested too deeply (the YAML parser ran out of stack)');
+  if (what.length > 120) what = `${what.slice(0, 120)}...`;
+  return what + (at?.[0] ?? '');
 }
 
 /** Rejects alias bombs: counts the nodes that aliases would expand to, without expanding them. */

@@ -52,6 +52,23 @@ describe('hardening: bad input through the bundle', function () {
       assert.match(r.stderr, /at line \d+, column \d+/);
     });
 
+    it('YAML errors name the problem and the place, never a piece of the input', () => {
+      const secretItem = `- apiVersion: kots.io/v1beta1\n  kind: License\n  metadata: {name: l}\n  spec: {licenseID: ${SECRET_LICENSE}}\n`;
+      for (const [input, message] of [
+        // the parser's message would quote the whole rest of the input
+        [`- a: b\n|${RL_HEAD}items:\n${secretItem}`, /input is not valid YAML/],
+        [`|${SECRET_LICENSE}\n${RL_HEAD}items:\n${secretItem}`, /input is not valid YAML/],
+        [`${RL_HEAD}items:\n${secretItem}- apiVersion: v1\n  kind: ConfigMap\n  data: {a: "\\q${SECRET_LICENSE}"}\n`, /input is not valid YAML/],
+        [`${RL_HEAD}items:\n- apiVersion: v1\n  kind: ConfigMap\n  data: {a: b}\n%${SECRET_LICENSE}\n`, /input is not valid YAML/],
+      ] as [string, RegExp][]) {
+        const r = execFn(input, OK_ARGS);
+        assertRejected(r, message);
+        assert.match(r.stderr, /at line \d+, column \d+/);
+        assert.ok(!r.stderr.includes(SECRET_LICENSE), `stderr quotes the input:\n${r.stderr}`);
+        assert.ok(r.stderr.length < 1000, `stderr is ${r.stderr.length} characters`);
+      }
+    });
+
     it('binary garbage', () => {
       const r = execFn(Buffer.from([0x00, 0xff, 0xfe, 0x01, 0x02, 0x7f, 0x80, 0x0a]), OK_ARGS, { env: ENV });
       assertRejected(r, /not valid YAML|not a ResourceList/);
