@@ -188,6 +188,21 @@ describe('hardening: every functionConfig field with a wrong value', function ()
     });
   });
 
+  describe('flags with a bad value: worded by the field the flag sets', () => {
+    for (const [args, message] of [
+      [['--on-error', 'maybe'], /probe\.onError must be one of "fail", "private", "public"/],
+      [['--namespace', 'Bad_NS'], /pullSecret\.namespaces\[0\] must match pattern/],
+      [['--output', 'json'], /output must be one of "resources", "kustomization"/],
+      [['--proxy-host', 'a b'], /proxy\.host must match pattern/],
+      [['--deadline', '1e9'], /probe\.deadlineSeconds must be <= 86400/],
+    ] as [string[], RegExp][]) {
+      it(args.join(' '), () => {
+        const input = podList([image]);
+        assertFailedWithInput(execFn(input, ['--app-slug', 'app', ...args], { env: { LICENSE_ID: SECRET_LICENSE } }), input, message);
+      });
+    }
+  });
+
   describe('pullSecret.namespaces mixing "*" with names', () => {
     // Decision: not an error. "*" adds every namespace seen in the input and the names add theirs (a union), which
     // is what "all of mine, plus monitoring that another package creates" needs.
