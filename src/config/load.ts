@@ -74,7 +74,8 @@ interface SchemaNode {
 function schemaAt(path: string[]): SchemaNode | undefined {
   let node: SchemaNode | undefined = schema as unknown as SchemaNode;
   for (const seg of path) {
-    node = node?.properties?.[seg];
+    // own properties only: `__proto__`, `constructor` or `toString` are not fields
+    node = node?.properties && Object.hasOwn(node.properties, seg) ? node.properties[seg] : undefined;
     if (!node) return undefined;
   }
   return node.properties && !node.type ? undefined : node;

@@ -19,6 +19,7 @@ import {
   execFn,
   podList,
   RL_HEAD,
+  LOOPBACK_IMAGE,
   SECRET_LICENSE,
   type ResourceListOut,
 } from './support.js';
@@ -210,22 +211,22 @@ describe('hardening: bad input through the bundle', function () {
 
   describe('functionConfig of the wrong kind: untouched input plus an error result', () => {
     it('a Deployment as functionConfig', () => {
-      const input = podList(['quay.io/a/b:1'], 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n');
+      const input = podList([LOOPBACK_IMAGE], 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n');
       assertFailedWithInput(execFn(input, [], { env: ENV }), input, /functionConfig must be a ProxyPrivateImages \(apiVersion fn\.proxy-private-images\.dev\/v1alpha1\) or a ConfigMap, got "Deployment" "apps\/v1"/);
     });
 
     it('a ProxyPrivateImages with the wrong apiVersion', () => {
-      const input = podList(['quay.io/a/b:1'], 'apiVersion: fn.proxy-private-images.dev/v2\nkind: ProxyPrivateImages\nappSlug: app\n');
+      const input = podList([LOOPBACK_IMAGE], 'apiVersion: fn.proxy-private-images.dev/v2\nkind: ProxyPrivateImages\nappSlug: app\n');
       assertFailedWithInput(execFn(input, [], { env: ENV }), input, /apiVersion must be fn\.proxy-private-images\.dev\/v1alpha1, got "fn\.proxy-private-images\.dev\/v2"/);
     });
 
     it('a ConfigMap whose data is not a mapping', () => {
-      const input = podList(['quay.io/a/b:1'], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: [appSlug]\n');
+      const input = podList([LOOPBACK_IMAGE], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: [appSlug]\n');
       assertFailedWithInput(execFn(input, [], { env: ENV }), input, /ConfigMap data must be a mapping/);
     });
 
     it('no appSlug anywhere', () => {
-      const input = podList(['quay.io/a/b:1']);
+      const input = podList([LOOPBACK_IMAGE]);
       assertFailedWithInput(execFn(input, [], { env: ENV }), input, /invalid functionConfig: appSlug is required/);
     });
   });

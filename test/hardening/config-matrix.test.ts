@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { assertFailedWithInput, execFn, indent, podList, ROOT, SECRET_LICENSE, type ResourceListOut } from './support.js';
+import { assertFailedWithInput, execFn, indent, LOOPBACK_IMAGE, podList, ROOT, SECRET_LICENSE, type ResourceListOut } from './support.js';
 
 interface SchemaNode {
   type?: string;
@@ -134,7 +134,8 @@ function leaves(node: SchemaNode, prefix = ''): string[] {
 
 describe('hardening: every functionConfig field with a wrong value', function () {
   this.timeout(120_000);
-  const image = 'quay.io/org/api:1';
+  // a loopback registry on the discard port: if a row ever passed by mistake, the probe stays on this machine
+  const image = LOOPBACK_IMAGE;
 
   it('the tables cover every field of the schema', () => {
     const all = leaves(schema).filter((l) => l !== 'apiVersion' && l !== 'kind');
@@ -181,6 +182,17 @@ describe('hardening: every functionConfig field with a wrong value', function ()
       });
     }
 
+    it('keys named like Object built-ins (__proto__, constructor, toString) are unknown fields, never silently dropped', () => {
+      for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'probe.__proto__', '__proto__.retries']) {
+        const input = podList([image]).replace(
+          /$/,
+          `functionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: x}\n  data:\n    appSlug: app\n    ${JSON.stringify(key)}: "1"\n`,
+        );
+        const r = execFn(input, [], { env: { LICENSE_ID: SECRET_LICENSE } });
+        assertFailedWithInput(r, input, new RegExp(`unknown field ${re(JSON.stringify(key))} in ConfigMap data`));
+      }
+    });
+
     it('an unknown key names it', () => {
       const fc = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { appSlug: 'app', 'probe.timeout': '5' } };
       const input = podList([image], JSON.stringify(fc));
@@ -207,7 +219,7 @@ describe('hardening: every functionConfig field with a wrong value', function ()
     // Decision: not an error. "*" adds every namespace seen in the input and the names add theirs (a union), which
     // is what "all of mine, plus monitoring that another package creates" needs.
     it('is the union of every namespace seen and the names', () => {
-      const fc = { ...BASE, images: { private: ['quay.io/**'] }, pullSecret: { namespaces: ['*', 'extra'] } };
+      const fc = { ...BASE, images: { private: ['127.0.0.1:9/**'] }, pullSecret: { namespaces: ['*', 'extra'] } };
       const input = `${podList([image], JSON.stringify(fc))}`.replace(
         'items:\n',
         'items:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: other}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c, namespace: third}\n',

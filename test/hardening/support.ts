@@ -14,6 +14,9 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BUNDLE = join(ROOT, 'dist', 'proxy-private-images.js');
 /** A recognisable license id: any plain occurrence in output is a leak. */
 export const SECRET_LICENSE = 'LIC-hardening-2f9a7c41e6';
+/** An image on loopback (discard port, nothing listens): rows that must fail before any probe use it, so a row that
+ * passed by mistake would probe this machine only, never the internet. */
+export const LOOPBACK_IMAGE = '127.0.0.1:9/org/api:1';
 
 export interface Exec {
   readonly status: number | null;
