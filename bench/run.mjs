@@ -287,9 +287,10 @@ async function throughput() {
     rows.push(['tp ' + label, '', '', 'peak RSS vs floor', rm.toFixed(2) + 'x', '<= 1.0x', okM]);
     rows.push(['tp ' + label, '', '', 'cpu time vs floor', (s.function.medianCpuMs / s.floor.medianCpuMs).toFixed(2) + 'x', '(load-robust check)', '']);
     if (n === 1000) {
-      const sp = k.timedOut ? Infinity : k.wallMs / s.function.medianMs;
+      // A kustomize timeout still bounds the speed-up from below.
+      const sp = (k.timedOut ? kTimeout : k.wallMs) / s.function.medianMs;
       const okK = target('throughput 1000: kustomize time / function time', sp, '>=', 20);
-      rows.push(['tp ' + label, '', '', 'speed-up vs kustomize', sp.toFixed(1) + 'x', '>= 20x', okK]);
+      rows.push(['tp ' + label, '', '', 'speed-up vs kustomize', (k.timedOut ? '> ' : '') + sp.toFixed(1) + 'x', '>= 20x', okK]);
     } else {
       const sp = k.timedOut ? `> ${(kTimeout / s.function.medianMs).toFixed(1)}x` : `${(k.wallMs / s.function.medianMs).toFixed(1)}x`;
       rows.push(['tp ' + label, '', '', 'speed-up vs kustomize', sp, '(no target)', '']);
