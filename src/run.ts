@@ -55,9 +55,11 @@ export async function run(input: string, deps: RunDeps, options: RunOptions = {}
     const { edits, results } = await transform(rl, config, license.id, license.items, () => (prober ??= deps.createProber(config.probe)));
     const safe = results.map((r) => redactResult(r, redact));
     const failed = exitCodeOf(safe) === 1;
+    // A failed run changes nothing, so it reports no rewrites: errors first, then warnings (kpt shows 4 result lines).
+    const reported = failed ? [...safe.filter((r) => r.severity === 'error'), ...safe.filter((r) => r.severity === 'warning')] : safe;
     const stdout = config.output === 'kustomization' && !failed
       ? kustomizationOutput(rl, edits, safe)
-      : writeResourceList(rl, failed ? [] : edits, safe);
+      : writeResourceList(rl, failed ? [] : edits, reported);
     return { stdout, stderr: stderrSummary(safe), exitCode: exitCodeOf(safe) };
   } catch (e) {
     if (!(e instanceof FnError)) throw e;

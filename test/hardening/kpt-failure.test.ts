@@ -132,6 +132,25 @@ describe('hardening: a failing run leaves a kpt package byte-identical', functio
     assert.equal(after.get('license.yaml'), before.get('license.yaml'));
   });
 
+  it('a failed run shows its error first in kpt\'s truncated Results, not rewrites that did not happen', async () => {
+    const { closedPort } = await import('../support/misbehaving.js');
+    const port = await closedPort();
+    const dir = makePackage(`127.0.0.1:${port}/org/web:1`, CONFIG(), false);
+    temps.push(join(dir, '..'));
+    for (let i = 0; i < 6; i++) {
+      writeFileSync(join(dir, `pod${i}.yaml`), `apiVersion: v1\nkind: Pod\nmetadata: {name: p${i}, namespace: shop}\nspec:\n  containers: [{name: c, image: "quay.io/org/p${i}:1"}]\n`);
+    }
+    const before = hashTree(dir);
+    // default truncation (4 result lines), as users see it
+    const r = run('kpt', ['fn', 'eval', '.', '--exec', `node ${bundle()}`, '--', 'appSlug=shop', 'images.private=quay.io/**', 'probe.retries=0', `probe.insecureRegistries=127.0.0.1:${port}`], { cwd: dir, env });
+    const out = r.stdout + r.stderr;
+    assert.notEqual(r.status, 0, out);
+    assert.deepEqual(hashTree(dir), before);
+    const results = out.slice(out.indexOf('Results:'), out.indexOf('Stderr:'));
+    assert.match(results, /^Results:\n\s+\[error\] apps\/v1\/Deployment\/shop\/web spec\.template\.spec\.containers\[0\]\.image: cannot tell whether/, out);
+    assert.doesNotMatch(results, /\[info\]/, 'a failed run lists rewrites it did not make');
+  });
+
   it('fn eval --exec with `-- k=v` arguments and a malformed image', () => {
     const dir = makePackage('nginx@sha256:abc', CONFIG(), false);
     temps.push(join(dir, '..'));
