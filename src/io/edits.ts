@@ -297,10 +297,41 @@ function resultsSplices(src: string, rl: ParsedResourceList, results: readonly o
     out.push({ start: lineStartOf(src, start), end: src[end - 1] === '\n' || end >= src.length ? end : end + 1, text: '' });
   }
   if (results.length > 0) {
-    const text = stringify({ results }, { lineWidth: 0, indentSeq: false });
+    const text = resultsText(results);
     out.push(appendToRoot(src, rl, text));
   }
   return out;
+}
+
+/**
+ * `results:` as block YAML. Results are flat records of strings and numbers
+ * (one level of nesting: resourceRef, field, file, tags), so a direct writer
+ * does what the general stringifier does, at a fraction of its cost on
+ * thousands of results.
+ */
+export function resultsText(results: readonly object[]): string {
+  let out = 'results:\n';
+  for (const result of results) {
+    let first = true;
+    for (const [key, value] of Object.entries(result)) {
+      if (value === undefined) continue;
+      out += (first ? '- ' : '  ') + scalarOf(key) + ':';
+      first = false;
+      if (isPlainRecord(value)) {
+        out += '\n';
+        for (const [k, v] of Object.entries(value)) if (v !== undefined) out += `    ${scalarOf(k)}: ${leafText(v)}\n`;
+      } else {
+        out += ` ${leafText(value)}\n`;
+      }
+    }
+  }
+  return out;
+}
+
+function leafText(value: unknown): string {
+  if (typeof value === 'string') return scalarOf(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return flowText(value);
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {

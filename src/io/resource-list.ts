@@ -140,6 +140,8 @@ export function describeYamlError(e: { message: string }): string {
 
 /** Rejects alias bombs: counts the nodes that aliases would expand to, without expanding them. */
 function checkAliases(doc: Document.Parsed, source: string): void {
+  // Every alias is written `*name`: without a `*` in the text there is nothing to walk for.
+  if (!source.includes('*')) return;
   let hasAlias = false;
   let unresolved: number | undefined;
   const anchors = new Set<string>();

@@ -28,13 +28,16 @@ export function planSecrets(items: readonly YAMLMap[], needed: ReadonlySet<strin
   const payload = dockerConfigJson(hosts, licenseId);
   const edits: Edit[] = [];
   const results: Result[] = [];
+  const existingByNamespace = new Map<string, YAMLMap>();
+  for (const item of items) {
+    const r = resourceRefOf(item);
+    const ns = r.namespace ?? '';
+    if (r.apiVersion === 'v1' && r.kind === 'Secret' && r.name === config.pullSecretName && !existingByNamespace.has(ns)) existingByNamespace.set(ns, item);
+  }
   for (const namespace of namespaces) {
     const secret = pullSecretObject(config.pullSecretName, namespace, payload);
     const ref = { apiVersion: 'v1', kind: 'Secret', name: config.pullSecretName, ...(namespace && { namespace }) };
-    const existing = items.find((item) => {
-      const r = resourceRefOf(item);
-      return r.apiVersion === 'v1' && r.kind === 'Secret' && r.name === config.pullSecretName && (r.namespace ?? '') === namespace;
-    });
+    const existing = existingByNamespace.get(namespace);
     if (existing) {
       const current = { type: existing.get('type'), data: (existing.get('data', true) as { toJSON?: () => unknown } | undefined)?.toJSON?.() };
       const upToDate = JSON.stringify(current) === JSON.stringify({ type: secret.type, data: secret.data });
