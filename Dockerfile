@@ -22,7 +22,7 @@ LABEL org.opencontainers.image.title="proxy-private-images" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}"
 ENV NODE_ENV=production
-COPY --from=build /src/dist/proxy-private-images.js /fn/proxy-private-images.js
+COPY --from=build /src/dist/ /fn/
 WORKDIR /fn
 # kpt and kustomize run the container as `nobody` anyway; this is for everyone else.
 USER node
