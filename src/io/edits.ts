@@ -228,22 +228,20 @@ function appendToRoot(src: string, rl: ParsedResourceList, text: string): Splice
   return { start: end, end, text: lead + text };
 }
 
+/** Removes a whole list entry: its dash line, the comment lines above it, and its body. */
 function removeItemSplice(src: string, rl: ParsedResourceList, item: YAMLMap): Splice {
   const items = rl.itemsNode;
   if (!items || items.flow || item.flow) throw new Unsupported('removing from a flow list');
+  const index = items.items.indexOf(item);
+  // The sole item would leave `items:` empty; the Document writer says that better than a splice.
+  if (index < 0 || items.items.length === 1) throw new Unsupported('removing the only item');
   const [itemsStart] = rangeOf(items);
-  const column = columnOf(src, itemsStart);
-  const [start, end] = rangeOf(item);
-  // Walk back to the line holding this item's dash.
-  let lineStart = lineStartOf(src, start);
-  while (lineStart > itemsStart && !src.startsWith(' '.repeat(column) + '-', lineStart)) {
-    lineStart = lineStartOf(src, lineStart - 1);
+  const from = index === 0 ? lineStartOf(src, itemsStart) : rangeOf(items.items[index - 1] as Node)[1];
+  const [, end] = rangeOf(item);
+  if (from > end || (from > 0 && src[from - 1] !== '\n') || (end < src.length && src[end - 1] !== '\n')) {
+    throw new Unsupported('list entry not on lines of its own');
   }
-  if (!src.startsWith(' '.repeat(column) + '-', lineStart) && lineStart !== lineStartOf(src, itemsStart)) throw new Unsupported('item dash not found');
-  const from = Math.max(lineStart, lineStartOf(src, itemsStart) === lineStart ? itemsStart : lineStart);
-  const removed = from === itemsStart && items.items.length === 1;
-  if (removed) return { start: from, end, text: '[]\n' };
-  return { start: from, end: src[end - 1] === '\n' ? end : end, text: '' };
+  return { start: from, end, text: '' };
 }
 
 /**

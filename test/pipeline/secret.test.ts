@@ -165,4 +165,18 @@ describe('pull Secret, namespaces and imagePullSecrets', () => {
     assert.ok(warnings.some((m: string) => /404/.test(m)));
     assert.ok(warnings.some((m: string) => /treated as public \(probe.onError: public\)/.test(m)));
   });
+
+  for (const [where, indent] of [['first, compact lists', ''], ['first, wide lists', '  '], ['last, compact lists', ''], ['last, wide lists', '  ']] as const) {
+    it(`removes a License item that comes ${where} without disturbing its neighbours`, async () => {
+      const lic = `${indent}# the license\n${indent}- apiVersion: kots.io/v1beta1\n${indent}  kind: License\n${indent}  metadata: {name: l}\n${indent}  spec: {licenseID: item-license-1}\n`;
+      const pod = `${indent}- # web-tier pod\n${indent}  apiVersion: v1\n${indent}  kind: Pod\n${indent}  metadata: {name: p}\n${indent}  spec:\n${indent}    containers:\n${indent}    - {name: a, image: quay.io/acme/b:1}\n`;
+      const body = where.startsWith('first') ? lic + pod : pod + lic;
+      const input = `apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n${body}functionConfig: {apiVersion: fn.proxy-private-images.dev/v1alpha1, kind: ProxyPrivateImages, appSlug: acme, images: {private: ["**"]}}\n`;
+      const out = await runFn(input, { env: {} });
+      assert.equal(out.exitCode, 0, out.stderr);
+      assert.deepEqual(out.parsed.items.map((i: any) => i.kind), ['Pod', 'Secret']);
+      assert.ok(out.stdout.includes(`${indent}- # web-tier pod\n${indent}  apiVersion: v1\n`));
+      assert.ok(!out.stdout.includes('kots.io') && !out.stdout.includes('item-license-1'));
+    });
+  }
 });
