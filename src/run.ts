@@ -16,7 +16,7 @@ import { kustomizationOutput } from './output/kustomization.js';
 import type { Prober, ProbeSettings } from './probe/types.js';
 import { BadReferenceError, formatReference, parseReference, type ImageRef } from './reference/parse.js';
 import { exitCodeOf, formatResult, redactor, type Result } from './results.js';
-import { needsPullSecret, targetReference } from './rewrite/proxy-ref.js';
+import { needsPullSecret, onProxyHost, proxiedReferenceProblem, targetReference } from './rewrite/proxy-ref.js';
 import { findLicense } from './secret/license.js';
 import { planSecrets } from './secret/upsert.js';
 
@@ -113,7 +113,9 @@ async function transform(
         ref = parseReference(field.value);
       } catch (e) {
         if (!(e instanceof BadReferenceError)) throw e;
-        ref = e;
+        // Our own earlier output for a registry with a port (see proxiedReferenceProblem) is on the proxy
+        // host; it is decided by that host, so a second run leaves it alone instead of failing.
+        ref = onProxyHost(field.value, config.proxyHost) ?? e;
       }
       parsed.set(field.value, ref);
     }
@@ -140,6 +142,8 @@ async function transform(
       results.push(fieldResult(field, 'warning', warningText(field.value as string, decision)));
     }
     const target = targetReference(ref, decision, config);
+    const problem = target !== undefined && target !== field.value ? proxiedReferenceProblem(target) : undefined;
+    if (problem) results.push(fieldResult(field, 'warning', `${field.value as string} -> ${target}: ${problem}`));
     if ((target === undefined || target === field.value) && !reported.has(key)) {
       reported.add(key);
       results.push(fieldResult(field, 'info', `${field.value as string} left as is: ${KEPT[decision.kind]} (${decision.reason})`));

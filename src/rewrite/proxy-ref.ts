@@ -1,6 +1,6 @@
 /** Where an image goes: pure, from the parsed reference, its decision and the proxy settings. */
 import type { Decision } from '../decide/policy.js';
-import { DOCKER_HUB, versionSuffix, type ImageRef } from '../reference/parse.js';
+import { BadReferenceError, DOCKER_HUB, parseReference, versionSuffix, type ImageRef } from '../reference/parse.js';
 
 export interface ProxySettings {
   readonly proxyHost: string;
@@ -38,4 +38,34 @@ export function targetReference(ref: ImageRef, decision: Decision, s: ProxySetti
 /** Whether pods using an image with this decision need the pull Secret. */
 export function needsPullSecret(decision: Decision): boolean {
   return decision.kind === 'private' || decision.kind === 'proxied' || decision.kind === 'vendor';
+}
+
+/**
+ * Why a proxied reference would not be pulled, or undefined when it is valid.
+ * The proxy path keeps the upstream host with its port, as the proxy expects,
+ * but the reference grammar allows no ':' in a repository path, so container
+ * runtimes reject `proxy/app/registry:5000/repo` as an invalid image name.
+ */
+export function proxiedReferenceProblem(target: string): string | undefined {
+  try {
+    parseReference(target);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof BadReferenceError)) throw e;
+    return `the proxy path keeps the registry's host and port, which is not a valid image reference (${e.reason}); container runtimes will refuse to pull it: serve that registry on the default port, or list the image in images.public`;
+  }
+}
+
+/** An image already on the proxy host, split without the full grammar (its path may hold a host:port). */
+export function onProxyHost(image: string, proxyHost: string): ImageRef | undefined {
+  if (!image.startsWith(`${proxyHost}/`)) return undefined;
+  let rest = image.slice(proxyHost.length + 1);
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) [rest, digest] = [rest.slice(0, at), rest.slice(at + 1)];
+  let tag: string | undefined;
+  const colon = rest.lastIndexOf(':');
+  if (colon > rest.lastIndexOf('/')) [rest, tag] = [rest.slice(0, colon), rest.slice(colon + 1)];
+  if (rest === '' || /\s/.test(image)) return undefined;
+  return { domain: proxyHost, path: rest, ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) };
 }

@@ -179,4 +179,17 @@ describe('pull Secret, namespaces and imagePullSecrets', () => {
       assert.ok(!out.stdout.includes('kots.io') && !out.stdout.includes('item-license-1'));
     });
   }
+
+  it('warns that a proxied reference for a registry with a port cannot be pulled, and a second run leaves it alone', async () => {
+    const input = resourceList(deploy('a', 'n', 'registry.example.com:5000/acme/a:1'), 'appSlug: acme\n  images: {private: ["registry.example.com:5000/**"]}');
+    const once = await runFn(input);
+    assert.equal(once.exitCode, 0, once.stderr);
+    assert.equal(once.parsed.items[0].spec.template.spec.containers[0].image, 'proxy.replicated.com/proxy/acme/registry.example.com:5000/acme/a:1');
+    const warning = once.parsed.results.find((r: any) => r.severity === 'warning');
+    assert.match(warning.message, /not a valid image reference .*container runtimes will refuse to pull it/);
+    assert.equal(warning.field.path, 'spec.template.spec.containers[0].image');
+    const twice = await runFn(once.stdout);
+    assert.equal(twice.exitCode, 0, twice.stderr);
+    assert.equal(twice.stdout.slice(0, twice.stdout.indexOf('functionConfig')), once.stdout.slice(0, once.stdout.indexOf('functionConfig')));
+  });
 });
