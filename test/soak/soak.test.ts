@@ -144,7 +144,8 @@ describe('soak', function () {
     const proxied = pods.filter((p) => p.spec!.containers[0]!.image.startsWith('proxy.replicated.com/proxy/soak/')).length;
     assert.equal(proxied, 200 + 4900);
     assert.equal(out.items.filter((i) => i.kind === 'Secret').length, 10);
-    assert.equal(out.results.filter((x) => x.severity === 'warning').length, 100);
+    // 404 warnings only: the probed loopback registry has a port, which adds one port warning per rewritten image.
+    assert.equal(out.results.filter((x) => x.severity === 'warning' && /treated as private/.test((x as { message?: string }).message ?? '')).length, 100);
     console.log(
       `      10,000 images: ${(ms / 1000).toFixed(1)} s, input ${(text.length / 1048576).toFixed(1)} MiB, output ${(r.stdout.length / 1048576).toFixed(1)} MiB, ` +
         `heap ${(heapBefore / 1048576).toFixed(0)} -> ${(heapAfter / 1048576).toFixed(0)} MiB, ${registry.host} probed 200`,
