@@ -13,6 +13,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { Document, isMap, isScalar, isSeq, parseAllDocuments, parseDocument } from 'yaml';
 import type { Node, ParsedNode } from 'yaml';
+import { describeYamlError } from '../io/resource-list.js';
 
 const PARSE_OPTIONS = { uniqueKeys: true, maxAliasCount: 100, prettyErrors: true } as const;
 const STRINGIFY_OPTIONS = { lineWidth: 0 } as const;
@@ -40,7 +41,8 @@ export function isLegacyPluginInvocation(args: readonly string[], env: Readonly<
 }
 
 function describeErrors(what: string, errors: readonly Error[]): StreamError {
-  return new StreamError(`${what} is not valid YAML: ${errors.map((e) => e.message).join('; ')}`);
+  // The parser's messages quote the input, which may hold anything (even a license id): keep its words and position only.
+  return new StreamError(`${what} is not valid YAML: ${errors.slice(0, 5).map(describeYamlError).join('; ')}`);
 }
 
 /** Parses a multi-document stream; empty documents (`---` with nothing after it) are dropped. */
