@@ -9,6 +9,7 @@ import { parseAllDocuments, parseDocument } from 'yaml';
 import { parseCli, USAGE } from './cli/args.js';
 import { isLegacyPluginInvocation, runOnStream } from './cli/legacy-plugin.js';
 import { policyFirst } from './cli/policy-prober.js';
+import { withDecisionCache } from './probe/cached.js';
 import { loadConfig } from './config/load.js';
 import { createPolicy } from './decide/policy.js';
 import { FnError } from './errors.js';
@@ -30,16 +31,9 @@ function loadProbe(): Promise<typeof import('./probe/index.js')> {
   return import('./probe/index.js');
 }
 
-/** The probe pulls in undici; load it only when some image really needs probing, so glob-only runs start fast. */
+/** The probe pulls in undici; load it only when an image needs probing and the decision cache cannot answer, so glob-only and cached runs start fast. */
 function lazyProber(settings: ProbeSettings): Prober {
-  let real: Promise<Prober> | undefined;
-  const get = (): Promise<Prober> => (real ??= loadProbe().then((m) => m.createProber(settings)));
-  return {
-    probeAll: async (refs) => (await get()).probeAll(refs),
-    close: async () => {
-      if (real) await (await real).close();
-    },
-  };
+  return withDecisionCache(settings, () => loadProbe().then((m) => m.createNetworkProber(settings)));
 }
 
 function readStdin(): string {

@@ -1,6 +1,5 @@
 import { formatReference, hostOnly, type ImageRef } from '../reference/parse.js';
 import { bearerOf, parseChallenges, type Challenge } from './challenge.js';
-import { DecisionCache } from './cache.js';
 import { classifyStatus } from './classify.js';
 import { Http, printable, type ConnectHook, type LookupHook } from './http.js';
 import { Limiter } from './limit.js';
@@ -41,7 +40,6 @@ export class RegistryProber implements Prober {
   private readonly global: Limiter;
   private readonly registries = new Map<string, Registry>();
   private readonly tokens: TokenSource;
-  private readonly cache?: DecisionCache;
   private retry!: RetryContext;
 
   constructor(
@@ -59,7 +57,6 @@ export class RegistryProber implements Prober {
     });
     this.global = new Limiter(Math.max(1, settings.concurrency));
     this.tokens = new TokenSource(this.http, () => this.retry);
-    if (settings.cacheFile) this.cache = new DecisionCache(settings.cacheFile, settings.cacheTTLSeconds * 1000);
   }
 
   async probeAll(refs: readonly ImageRef[]): Promise<Map<string, ProbeOutcome>> {
@@ -68,12 +65,6 @@ export class RegistryProber implements Prober {
     const out = new Map<string, ProbeOutcome>();
     if (unique.size === 0) return out;
     const started = this.clock.now();
-    for (const [k, o] of this.cache?.lookup(unique.keys(), started) ?? []) {
-      out.set(k, o);
-      unique.delete(k);
-    }
-    if (unique.size === 0) return out;
-
     const deadlineMs = this.settings.deadlineSeconds * 1000;
     const controller = new AbortController();
     this.retry = {
@@ -108,7 +99,6 @@ export class RegistryProber implements Prober {
     for (const k of unique.keys()) {
       out.set(k, fresh.get(k) ?? { verdict: 'inconclusive', reason: `deadline exceeded (${this.settings.deadlineSeconds} s for all probes) before ${k} was decided` });
     }
-    this.cache?.store(fresh, this.clock.now());
     return out;
   }
 
