@@ -21,18 +21,12 @@ import {
   RL_HEAD,
   LOOPBACK_IMAGE,
   SECRET_LICENSE,
+  aliasBomb,
+  ENV,
+  OK_ARGS,
   type ResourceListOut,
 } from './support.js';
 
-const OK_ARGS = ['--app-slug', 'app', '--private', 'quay.io/**', '--public', 'docker.io/**'];
-const ENV = { LICENSE_ID: SECRET_LICENSE };
-
-function aliasBomb(levels = 9): string {
-  const names = 'abcdefghijklmnop';
-  let s = `  ${names[0]}: &${names[0]} [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n`;
-  for (let i = 1; i < levels; i++) s += `  ${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(', ')}]\n`;
-  return s;
-}
 
 describe('hardening: bad input through the bundle', function () {
   this.timeout(120_000);

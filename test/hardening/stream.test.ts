@@ -3,17 +3,8 @@
  * with nothing on stdout and a message on stderr that names what and where; never a silent exit 1.
  */
 import assert from 'node:assert/strict';
-import { assertNoStack, docs, execFn, SECRET_LICENSE } from './support.js';
+import { aliasBomb, assertNoStack, docs, ENV, execFn, OK_ARGS } from './support.js';
 
-const OK_ARGS = ['--app-slug', 'app', '--private', 'quay.io/**', '--public', 'docker.io/**'];
-const ENV = { LICENSE_ID: SECRET_LICENSE };
-
-function aliasBomb(levels = 9): string {
-  const names = 'abcdefghijklmnop';
-  let s = `  ${names[0]}: &${names[0]} [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n`;
-  for (let i = 1; i < levels; i++) s += `  ${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(', ')}]\n`;
-  return s;
-}
 
 describe('hardening: --stream failures', function () {
   this.timeout(60_000);

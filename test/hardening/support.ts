@@ -16,6 +16,18 @@ export const BUNDLE = join(ROOT, 'dist', 'proxy-private-images.js');
 export const SECRET_LICENSE = 'LIC-hardening-2f9a7c41e6';
 /** An image on loopback (discard port, nothing listens): rows that must fail before any probe use it, so a row that
  * passed by mistake would probe this machine only, never the internet. */
+/** Flags that make a valid config with no network: every image is decided by a glob. */
+export const OK_ARGS = ['--app-slug', 'app', '--private', 'quay.io/**', '--public', 'docker.io/**'];
+export const ENV = { LICENSE_ID: SECRET_LICENSE };
+
+/** Billion laughs: `levels` anchors, each a list of nine aliases to the one before. */
+export function aliasBomb(levels = 9): string {
+  const names = 'abcdefghijklmnop';
+  let s = `  ${names[0]}: &${names[0]} [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n`;
+  for (let i = 1; i < levels; i++) s += `  ${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(', ')}]\n`;
+  return s;
+}
+
 export const LOOPBACK_IMAGE = '127.0.0.1:9/org/api:1';
 
 export interface Exec {
