@@ -291,16 +291,35 @@ function withoutProbe(image: string): string {
 
 // ---------------------------------------------------------------------------------------------- main
 
+/**
+ * Real registries serve on the default port, so their image references carry no port; a port cannot be kept
+ * in a proxy path (the function warns about it). As root, the registries listen on port 80 of two loopback
+ * addresses; otherwise on free ports of 127.0.0.1, and the rewritten references come with that warning.
+ */
+async function startDemoRegistries(): Promise<[RegistryHandle, RegistryHandle]> {
+  if (process.getuid?.() === 0) {
+    let pub: RegistryHandle | undefined;
+    try {
+      pub = await startRegistry({ auth: 'none', listen: { ip: '127.0.0.2', port: 80 } });
+      return [pub, await startRegistry({ auth: 'basic', listen: { ip: '127.0.0.3', port: 80 } })];
+    } catch {
+      await pub?.stop();
+      console.log(dim('  (port 80 on 127.0.0.2/127.0.0.3 is taken: using free ports on 127.0.0.1 instead)'));
+    }
+  }
+  return Promise.all([startRegistry({ auth: 'none' }), startRegistry({ auth: 'basic' })]);
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
-  console.log(bold('proxy-private-images demo') + dim('  (offline: two registries on 127.0.0.1, nothing leaves this machine)'));
+  console.log(bold('proxy-private-images demo') + dim('  (offline: two registries on loopback, nothing leaves this machine)'));
 
   step('Tools');
   ensureTools();
   console.log('  docker-registry, skopeo, umoci, htpasswd, kubectl: present');
 
   step('Two real registries on loopback');
-  const [pub, priv] = await Promise.all([startRegistry({ auth: 'none' }), startRegistry({ auth: 'basic' })]);
+  const [pub, priv] = await startDemoRegistries();
   registries.push(pub, priv);
   const pushed: Array<[RegistryHandle, string, string, 'oci' | 'v2s2']> = [
     [pub, 'pub/web', '1.0', 'oci'],

@@ -28,6 +28,11 @@ export interface RegistryOptions {
   readonly anonymousPull?: readonly string[];
   /** Put a counting HTTP front on the registry: `host` then points at it and `requests` counts what it saw. */
   readonly countRequests?: boolean;
+  /**
+   * Listen here instead of a free port on 127.0.0.1, e.g. `{ip: '127.0.0.2', port: 80}`: on port 80 the
+   * registry host has no port, as on a real registry (binding it needs root).
+   */
+  readonly listen?: { readonly ip: string; readonly port: number };
 }
 
 export interface RegistryHandle {
@@ -115,13 +120,15 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
 
   let child: ChildProcess | undefined;
   let port = 0;
+  const ip = options.listen?.ip ?? '127.0.0.1';
+  const attempts = options.listen ? 1 : 5;
   let stderr = '';
-  for (let attempt = 0; attempt < 5 && !child; attempt++) {
-    port = await freePort();
+  for (let attempt = 0; attempt < attempts && !child; attempt++) {
+    port = options.listen?.port ?? (await freePort());
     const cfg = join(dir, 'config.yml');
     writeFileSync(
       cfg,
-      `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${authYaml}`,
+      `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${ip}:${port}\n${authYaml}`,
     );
     const c = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
     stderr = '';
@@ -129,11 +136,11 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
       stderr = (stderr + d.toString()).slice(-4000);
     });
     try {
-      await waitReady(`http://127.0.0.1:${port}/v2/`, c, () => stderr);
+      await waitReady(`http://${ip}:${port}/v2/`, c, () => stderr);
       child = c;
     } catch (e) {
       await stopChild(c);
-      if (attempt === 4) {
+      if (attempt === attempts - 1) {
         await issuer?.stop();
         rmSync(dir, { recursive: true, force: true });
         throw e;
@@ -143,11 +150,12 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
 
   let front: Server | undefined;
   const counter = { requests: 0 };
-  let host = `127.0.0.1:${port}`;
+  const direct = port === 80 ? ip : `${ip}:${port}`;
+  let host = direct;
   if (options.countRequests) {
     front = createServer((req, res) => {
       counter.requests++;
-      const up = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      const up = httpRequest({ host: ip, port, method: req.method, path: req.url, headers: req.headers }, (r) => {
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
       });
@@ -158,7 +166,6 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
     host = `127.0.0.1:${(front.address() as AddressInfo).port}`;
   }
 
-  const direct = `127.0.0.1:${port}`;
   const registry = child!;
   return {
     host,
