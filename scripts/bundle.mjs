@@ -23,6 +23,9 @@ await build({
   minify: true,
   legalComments: 'none',
   define: { __VERSION__: JSON.stringify(pkg.version) },
+  // yaml's Node build reads process.env.LOG_TOKENS for every token it parses (a C++ property lookup each
+  // time); its ESM build for other platforms is the same code without those reads.
+  alias: { yaml: `${root}node_modules/yaml/browser/index.js` },
   // undici and other CommonJS dependencies call require(); give the ESM output one.
   banner: { js: "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',
