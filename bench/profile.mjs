@@ -9,6 +9,7 @@
 // `node --cpu-prof`, then prints self time by category and by module, and the
 // inclusive time of the src/ functions. The profile stays in a temp dir (--keep keeps it).
 import { build } from 'esbuild';
+import { BUNDLE_OPTIONS } from '../scripts/esbuild-options.mjs';
 import { mkdtempSync, writeFileSync, readFileSync, readdirSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -27,17 +28,11 @@ const INTERVAL_US = Number(opt('interval', '1000'));
 /** Build an unminified single-file bundle like scripts/bundle.mjs does. */
 export async function bundleForProfile(entry, outfile, extra = {}) {
   await build({
+    ...BUNDLE_OPTIONS,
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
     minify: false,
-    legalComments: 'none',
     define: { __VERSION__: '"profile"' },
-    banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
-    logLevel: 'warning',
     ...extra,
   });
   chmodSync(outfile, 0o755);

@@ -4,6 +4,7 @@
 // really needs probing, so a run decided by globs does not pay to compile it on every start.
 // Ship the dist/ folder whole.
 import { build } from 'esbuild';
+import { BUNDLE_OPTIONS } from './esbuild-options.mjs';
 import fs from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -15,20 +16,13 @@ await build({
   outdir,
   entryNames: '[name]',
   chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
+  ...BUNDLE_OPTIONS,
   splitting: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
   minify: true,
-  legalComments: 'none',
   define: { __VERSION__: JSON.stringify(pkg.version) },
   // yaml's Node build reads process.env.LOG_TOKENS for every token it parses (a C++ property lookup each
   // time); its ESM build for other platforms is the same code without those reads.
   alias: { yaml: `${root}node_modules/yaml/browser/index.js` },
-  // undici and other CommonJS dependencies call require(); give the ESM output one.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);" },
-  logLevel: 'warning',
 });
 const main = `${outdir}/proxy-private-images.js`;
 fs.writeFileSync(main, `#!/usr/bin/env node\n${fs.readFileSync(main, 'utf8')}`);

@@ -9,6 +9,7 @@
 //
 //   node bench/prototypes/cold-variants.mjs [--runs=21]
 import { build } from 'esbuild';
+import { BUNDLE_OPTIONS } from '../../scripts/esbuild-options.mjs';
 import { mkdtempSync, writeFileSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -25,18 +26,12 @@ const tmp = mkdtempSync(join(tmpdir(), 'ppi-cold-'));
 async function variant(name, extra) {
   const outdir = join(tmp, name);
   await build({
+    ...BUNDLE_OPTIONS,
     entryPoints: { 'proxy-private-images': join(ROOT, 'src', 'main.ts') },
     outdir,
     outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
     minify: true,
-    legalComments: 'none',
     define: { __VERSION__: '"cold"' },
-    banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
-    logLevel: 'warning',
     ...extra,
   });
   const main = join(outdir, 'proxy-private-images.mjs');

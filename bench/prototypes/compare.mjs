@@ -14,6 +14,7 @@
 //
 // At the smallest size it checks that cst's output has the same items as fn's.
 import { build } from 'esbuild';
+import { BUNDLE_OPTIONS } from '../../scripts/esbuild-options.mjs';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -34,18 +35,12 @@ const tmp = mkdtempSync(join(tmpdir(), 'ppi-compare-'));
 
 async function bundle(entry, outfile, { yamlEsm = false, minify = true } = {}) {
   await build({
+    ...BUNDLE_OPTIONS,
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
     minify,
-    legalComments: 'none',
     define: { __VERSION__: '"compare"' },
-    banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
     alias: yamlEsm ? { yaml: YAML_ESM } : {},
-    logLevel: 'warning',
   });
   chmodSync(outfile, 0o755);
   return outfile;
