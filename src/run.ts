@@ -9,7 +9,7 @@ import type { Config } from './config/config.js';
 import { decideAll } from './decide/decide.js';
 import { createPolicy, type Decision } from './decide/policy.js';
 import { FnError } from './errors.js';
-import { findImages, resourceRefOf, type ImageField } from './find/images.js';
+import { findImages, type ImageField } from './find/images.js';
 import { writeResourceList, type Edit } from './io/edits.js';
 import { parseResourceList, scalarString, type ParsedResourceList } from './io/resource-list.js';
 import { kustomizationOutput } from './output/kustomization.js';
@@ -142,13 +142,14 @@ async function transform(
       results.push(fieldResult(field, 'warning', warningText(field.value as string, decision)));
     }
     const target = targetReference(ref, decision, config);
-    const problem = target !== undefined && target !== field.value ? proxiedReferenceProblem(target) : undefined;
-    if (problem) results.push(fieldResult(field, 'warning', `${field.value as string} -> ${target}: ${problem}`));
-    if ((target === undefined || target === field.value) && !reported.has(key)) {
-      reported.add(key);
-      results.push(fieldResult(field, 'info', `${field.value as string} left as is: ${KEPT[decision.kind]} (${decision.reason})`));
-    }
-    if (target !== undefined && target !== field.value) {
+    if (target === undefined || target === field.value) {
+      if (!reported.has(key)) {
+        reported.add(key);
+        results.push(fieldResult(field, 'info', `${field.value as string} left as is: ${KEPT[decision.kind]} (${decision.reason})`));
+      }
+    } else {
+      const problem = proxiedReferenceProblem(target);
+      if (problem) results.push(fieldResult(field, 'warning', `${field.value as string} -> ${target}: ${problem}`));
       edits.push({ op: 'setImage', node: field.node, value: target, replace: field.replace });
       results.push({
         ...fieldResult(field, 'info', `${decision.kind === 'private' ? 'private' : 'public'} image (${decision.reason}): ${field.value as string} -> ${target}`),
@@ -196,8 +197,7 @@ function hasPathAnnotation(item: YAMLMap): boolean {
 }
 
 function fieldResult(field: ImageField, severity: Result['severity'], message: string): Result {
-  const ref = resourceRefOf(field.item);
-  return { severity, message, resourceRef: ref, field: { path: field.path } };
+  return { severity, message, resourceRef: { ...field.ref }, field: { path: field.path } };
 }
 
 function describeValue(v: unknown): string {
