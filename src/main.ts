@@ -73,18 +73,10 @@ function readConfigFile(path: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/**
- * Stream and legacy-plugin modes. A failed run's own stderr is the report: it names the object and field, and when
- * the wrapped ResourceList is refused (stdout empty) it is the only message there is.
- */
+/** Stream and legacy-plugin modes: the runner's own stderr is the report, and a failure leaves stdout empty. */
 async function runStream(stdin: string, configText: string | undefined, runList: (rl: string) => Promise<RunOutput>): Promise<RunOutput> {
-  let failed: string | undefined;
-  const out = await runOnStream(stdin, configText, async (rl) => {
-    const r = await runList(rl);
-    if (r.exitCode !== 0) failed = r.stderr;
-    return r;
-  });
-  return { stdout: out.stdout, stderr: failed ?? out.report, exitCode: out.exitCode === 0 ? 0 : 1 };
+  const out = await runOnStream(stdin, configText, runList);
+  return { stdout: out.stdout, stderr: out.report, exitCode: out.exitCode === 0 ? 0 : 1 };
 }
 
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; exitCode: number }> {
