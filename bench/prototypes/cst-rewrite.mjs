@@ -11,6 +11,7 @@
 import { Parser, CST } from 'yaml';
 import { parseReference, formatReference, repositoryName } from '../../src/reference/parse.ts';
 import { compileGlobs } from '../../src/decide/glob.ts';
+import { CONTAINER_LISTS, POD_SPEC_PATHS } from '../../src/find/workloads.ts';
 
 const PROXY = 'proxy.replicated.com';
 const LICENSE = process.env.LICENSE_ID ?? 'bench-license';
@@ -59,18 +60,8 @@ const isPrivate = compileGlobs(listOf(get(images, 'private')));
 const isPublic = compileGlobs(listOf(get(images, 'public')));
 const secretName = `${appSlug}-registry`;
 
-const SPEC_PATHS = {
-  Pod: ['spec'],
-  Deployment: ['spec', 'template', 'spec'],
-  StatefulSet: ['spec', 'template', 'spec'],
-  DaemonSet: ['spec', 'template', 'spec'],
-  ReplicaSet: ['spec', 'template', 'spec'],
-  ReplicationController: ['spec', 'template', 'spec'],
-  Job: ['spec', 'template', 'spec'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
-  PodTemplate: ['template', 'spec'],
-};
-const LISTS = ['initContainers', 'containers', 'ephemeralContainers'];
+const SPEC_PATHS = POD_SPEC_PATHS;
+const LISTS = CONTAINER_LISTS;
 
 const edits = []; // [offset, deleteLength, insertText]
 const results = [];
