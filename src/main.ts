@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { parseAllDocuments, parseDocument } from 'yaml';
 import { parseCli, USAGE } from './cli/args.js';
-import { isLegacyPluginInvocation, runOnStream } from './cli/legacy-plugin.js';
+import { isLegacyPluginInvocation } from './cli/legacy-plugin.js';
 import { policyFirst } from './cli/policy-prober.js';
 import { withDecisionCache } from './probe/cached.js';
 import { loadConfig } from './config/load.js';
@@ -15,8 +15,9 @@ import { createPolicy } from './decide/policy.js';
 import { FnError } from './errors.js';
 import type { Prober, ProbeSettings } from './probe/types.js';
 import { redactor } from './results.js';
-import { run, type RunDeps, type RunOutput } from './run.js';
-import { describeYamlError, MAX_INPUT_BYTES, tooLarge } from './io/resource-list.js';
+import { run, type RunDeps } from './run.js';
+import { MAX_INPUT_BYTES, tooLarge } from './read/input.js';
+import { describeYamlError } from './read/yaml-errors.js';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'dev';
@@ -73,18 +74,13 @@ function readConfigFile(path: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Stream and legacy-plugin modes: the runner's own stderr is the report, and a failure leaves stdout empty. */
-async function runStream(stdin: string, configText: string | undefined, runList: (rl: string) => Promise<RunOutput>): Promise<RunOutput> {
-  const out = await runOnStream(stdin, configText, runList);
-  return { stdout: out.stdout, stderr: out.report, exitCode: out.exitCode === 0 ? 0 : 1 };
-}
 
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; exitCode: number }> {
   const deps: RunDeps = { env, createProber: lazyProber };
 
   if (isLegacyPluginInvocation(argv, env)) {
-    const configText = readFileSync(argv[0]!, 'utf8');
-    return runStream(readStdin(), configText, (rl) => run(rl, deps));
+    const config = readConfigFile(argv[0]!);
+    return run(readStdin(), deps, { stream: true, fallbackFunctionConfig: config });
   }
 
   const cli = parseCli(argv);
@@ -109,10 +105,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: s
     case 'run': {
       const fallback = cli.configFile ? readConfigFile(cli.configFile) : undefined;
       const options = { overrides: cli.overrides, ...(fallback && { fallbackFunctionConfig: fallback }) };
-      if (cli.stream) {
-        return runStream(readStdin(), undefined, (rl) => run(rl, deps, options));
-      }
-      return run(readStdin(), deps, options);
+      return run(readStdin(), deps, { ...options, ...(cli.stream && { stream: true }) });
     }
   }
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { resourceListToStream } from '../../src/cli/legacy-plugin.js';
+import { resourceListToStream } from '../helpers/stream.js';
 import { setupContainerImage } from '../support/podman.js';
 import type { ContainerSetup } from '../support/podman.js';
 import {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { streamToResourceList } from '../../src/cli/legacy-plugin.js';
+import { streamToResourceList } from '../helpers/stream.js';
 import { LICENSE, runFn } from '../helpers/run.js';
 
 const REALWORLD = new URL('../../../shared/realworld/', import.meta.url);
