@@ -8,9 +8,8 @@
  * - `proxy-private-images --stream` in CI and Argo CD pipes: `kustomize build . | proxy-private-images --stream ...`.
  *
  * Each document's node is moved as it is, so comments, key order and scalar styles survive both ways.
- * Pure: no process, env or file access here except `isLegacyPluginInvocation`'s existence check.
+ * Pure: no process, env or file access here; `legacyPluginConfig` reads through the function it is given.
  */
-import { existsSync, statSync } from 'node:fs';
 import { Document, isMap, isScalar, isSeq, parseAllDocuments, parseDocument } from 'yaml';
 import type { Node, ParsedNode } from 'yaml';
 import { describeYamlError } from '../io/resource-list.js';
@@ -25,18 +24,23 @@ export class StreamError extends Error {
 }
 
 /**
- * True when kustomize runs the binary as a legacy exec plugin: kustomize sets
+ * The plugin's config text when kustomize runs the binary as a legacy exec plugin, else undefined. kustomize sets
  * `KUSTOMIZE_PLUGIN_CONFIG_ROOT` / `KUSTOMIZE_PLUGIN_CONFIG_STRING`, and the only argument is the temp file that
- * holds the plugin's config. `args` are the arguments after the script (process.argv.slice(2)).
+ * holds the plugin's config. `args` are the arguments after the script; `readFile` throws when there is no such file.
  */
-export function isLegacyPluginInvocation(args: readonly string[], env: Readonly<Record<string, string | undefined>>): boolean {
-  if (env.KUSTOMIZE_PLUGIN_CONFIG_ROOT === undefined && env.KUSTOMIZE_PLUGIN_CONFIG_STRING === undefined) return false;
+export function legacyPluginConfig(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: (path: string) => string,
+): string | undefined {
+  if (env.KUSTOMIZE_PLUGIN_CONFIG_ROOT === undefined && env.KUSTOMIZE_PLUGIN_CONFIG_STRING === undefined) return undefined;
   const first = args[0];
-  if (first === undefined || first.startsWith('-')) return false;
+  if (first === undefined || first.startsWith('-')) return undefined;
   try {
-    return existsSync(first) && statSync(first).isFile();
+    return readFile(first);
   } catch {
-    return false;
+    // not a readable file (missing, a directory): an ordinary command line such as `check IMAGE`
+    return undefined;
   }
 }
 
@@ -144,7 +148,7 @@ export async function runOnStream(
   try {
     rl = streamToResourceList(stdinText, configText);
   } catch (e) {
-    return { stdout: '', report: `error: ${(e as Error).message}\n`, exitCode: 1 };
+    return { stdout: '', report: `proxy-private-images: ${(e as Error).message}\n`, exitCode: 1 };
   }
   const out = await run(rl);
   // The runner's own stderr (warnings and errors, with the object and field) is what users see in ResourceList mode

@@ -179,8 +179,8 @@ describe('hardening: bad input through the bundle', function () {
         const err = out.results!.find((x) => x.severity === 'error')!;
         assert.equal(err.field?.path, 'spec.containers[0].image');
         assert.deepEqual(err.resourceRef, { apiVersion: 'v1', kind: 'Pod', name: 'p1', namespace: 'ns' });
-        // stderr names the object and field too
-        assert.match(r.stderr, /^\[error\] v1\/Pod\/ns\/p1 spec\.containers\[0\]\.image: /m);
+        // stderr names the object and field too, on a line that says which tool speaks
+        assert.match(r.stderr, /^proxy-private-images: \[error\] v1\/Pod\/ns\/p1 spec\.containers\[0\]\.image: /m);
         // nothing was rewritten, no Secret added
         assert.equal(out.items.length, 2);
       });

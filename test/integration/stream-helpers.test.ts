@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import {
-  isLegacyPluginInvocation,
+  legacyPluginConfig,
   resourceListToStream,
   runOnStream,
   streamToResourceList,
@@ -70,11 +70,13 @@ describe('stream mode and legacy kustomize plugin helpers', () => {
   });
 
   it('detects a legacy exec plugin call only when kustomize set its variables and passed a config file', () => {
+    const readFile = (p: string): string => readFileSync(p, 'utf8');
+    const isLegacyPluginInvocation = (args: string[], env: Record<string, string>): boolean => legacyPluginConfig(args, env, readFile) !== undefined;
     const dir = mkdtempSync(join(tmpdir(), 'ppi-legacy-'));
     try {
       const cfg = join(dir, 'kust-plugin-config-1');
       writeFileSync(cfg, CONFIG);
-      assert.equal(isLegacyPluginInvocation([cfg], { KUSTOMIZE_PLUGIN_CONFIG_ROOT: dir }), true);
+      assert.equal(legacyPluginConfig([cfg], { KUSTOMIZE_PLUGIN_CONFIG_ROOT: dir }, readFile), CONFIG, 'the config text is the file');
       assert.equal(isLegacyPluginInvocation([cfg], { KUSTOMIZE_PLUGIN_CONFIG_STRING: CONFIG }), true);
       assert.equal(isLegacyPluginInvocation([cfg], {}), false);
       assert.equal(isLegacyPluginInvocation(['--app-slug', 'x'], { KUSTOMIZE_PLUGIN_CONFIG_ROOT: dir }), false);
