@@ -28,6 +28,8 @@ interface Case {
   readonly dir: string;
   readonly input: string;
   readonly argv: readonly string[];
+  /** stdin and stdout are plain manifest streams (--stream, or the legacy plugin) */
+  readonly stream: boolean;
   readonly env: Record<string, string>;
   readonly script: ReadonlyMap<string, ProbeOutcome>;
   readonly errors?: readonly RegExp[];
@@ -96,6 +98,7 @@ function loadCase(name: string): Case {
     dir,
     input,
     argv,
+    stream: legacy || args.includes('--stream'),
     env,
     script,
     ...(errorsText !== undefined && {
@@ -195,7 +198,7 @@ function assertExpected(c: Case, r: Ran): void {
     for (const re of c.forbidden ?? []) assert.ok(!seen.some((s) => re.test(s)), `${c.name}: stderr or an error result matches ${re}, which errors.txt forbids\nstderr: ${r.stderr}`);
     // The two failure shapes (docs/failure-modes.md): refused (no stdout) or failed (the input's items unchanged, plus results)
     if (r.stdout !== '') {
-      assert.ok(!c.argv.includes('--stream'), `${c.name}: a failed --stream run must leave stdout empty`);
+      assert.ok(!c.stream, `${c.name}: a failed stream or legacy-plugin run must leave stdout empty`);
       const out = parse(r.stdout) as { items?: unknown; functionConfig?: unknown };
       const before = parse(c.input) as { items?: unknown; functionConfig?: unknown };
       assert.deepEqual(out.items ?? [], before.items ?? [], `${c.name}: a failed run changed the items`);
@@ -309,4 +312,14 @@ describe('golden tier: every example is a case, in step with examples/', () => {
       });
     }
   }
+});
+
+describe('golden tier: docs/failure-modes.md names its cases', () => {
+  it('every fm-* case is named in the doc, and every case the doc names exists', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'failure-modes.md'), 'utf8');
+    const named = new Set(doc.match(/\bfm-[a-z0-9-]*[a-z0-9]\b/g) ?? []);
+    const cases = caseNames().filter((n) => n.startsWith('fm-'));
+    assert.deepEqual(cases.filter((n) => !named.has(n)), [], 'cases that docs/failure-modes.md does not name in its case column');
+    assert.deepEqual([...named].filter((n) => !cases.includes(n)), [], 'cases docs/failure-modes.md names that test/testdata lacks');
+  });
 });
