@@ -26,7 +26,7 @@ export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
 /** Kubernetes objects nest a few dozen levels at most; yaml's composer recurses per level. */
 export const MAX_DEPTH = 256;
 
-export const PARSE_OPTIONS = { uniqueKeys: true, strict: true, prettyErrors: true, stringKeys: false, merge: true, logLevel: 'silent' } as const;
+export const PARSE_OPTIONS = { uniqueKeys: true, strict: true, prettyErrors: true, stringKeys: false, merge: true, logLevel: 'error' } as const;
 
 export type Form = 'resource-list' | 'stream';
 
