@@ -19,6 +19,7 @@ import { exitCodeOf, formatResult, redactor, type Result } from './results.js';
 import { needsPullSecret, onProxyHost, proxiedReferenceProblem, targetReference } from './rewrite/proxy-ref.js';
 import { findLicense } from './secret/license.js';
 import { planSecrets } from './secret/upsert.js';
+import { explain } from './probe/explain.js';
 
 export interface RunDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -184,7 +185,7 @@ const KEPT: Record<Decision['kind'], string> = {
 
 function warningText(image: string, decision: Decision): string {
   if (decision.source === 'onError') return `${image}: ${decision.reason}`;
-  return `${image} treated as private: ${decision.reason}; registries such as quay.io, ghcr.io and ECR answer 404 to anonymous users for private repositories, but a 404 also means a missing tag: check the reference`;
+  return `${image} treated as private: ${decision.reason}; ${explain({ verdict: 'private-404' })}`;
 }
 
 function hasPathAnnotation(item: YAMLMap): boolean {
