@@ -4,6 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { rootCertificates } from 'node:tls';
 import { Agent, EnvHttpProxyAgent, buildConnector, type Dispatcher } from 'undici';
 import { forbiddenResolved, refusal, type RegistryTarget } from './policy.js';
+import { h2Multiplexing } from './h2.js';
 
 /** The only module that talks to undici. */
 
@@ -136,7 +137,7 @@ export class Http {
     this.dispatcher =
       httpsProxy !== '' || httpProxy !== ''
         ? new EnvHttpProxyAgent({ ...agentOptions, httpProxy, httpsProxy, noProxy, ...(ca && { requestTls: { ca } }) })
-        : new Agent(agentOptions);
+        : new Agent({ ...agentOptions, ...h2Multiplexing() });
   }
 
   async send(req: HttpRequest): Promise<HttpResult> {
