@@ -90,6 +90,9 @@ export class RegistryProber implements Prober {
       const reg = this.registryFor(ref.domain);
       let o: ProbeOutcome | undefined;
       try {
+        // Every registry's ping starts at once (one request each, within probe.concurrency), and an
+        // image takes its concurrency slots only once its registry answered: no slot waits on a ping.
+        await this.pingOf(reg);
         o = await reg.limiter.run(() => this.global.run(() => (controller.signal.aborted ? Promise.resolve(undefined) : this.probeOne(ref, reg))));
       } catch (e) {
         o = { verdict: 'inconclusive', reason: `probe failed: ${(e as Error).message.split('\n')[0]}` };
@@ -129,10 +132,14 @@ export class RegistryProber implements Prober {
     return reg;
   }
 
+  private pingOf(reg: Registry): Promise<PingResult> {
+    reg.ping ??= this.global.run(() => ping(this.http, reg.base, reg.target, this.retry));
+    return reg.ping;
+  }
+
   private async probeOne(ref: ImageRef, reg: Registry): Promise<ProbeOutcome> {
     const ctx = this.retry;
-    reg.ping ??= ping(this.http, reg.base, reg.target, ctx);
-    const p = await reg.ping;
+    const p = await this.pingOf(reg);
     if (p.kind === 'inconclusive') return inconclusive(p.reason, p.timedOut);
 
     const url = manifestUrl(reg.base, ref);
