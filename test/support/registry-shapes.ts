@@ -99,6 +99,46 @@ function serveExisting(res: ServerResponse, repo: string, ref: string, missingRe
   manifestOk(res);
 }
 
+/**
+ * Registries that refuse an anonymous token for anything but a public repository: the token
+ * endpoint answers `refusal`, the manifest 401 with the challenge, a public repository's token
+ * pulls it (GHCR, Artifact Registry, GitLab).
+ */
+function tokenRefusingShape(o: {
+  name: string;
+  refusal: 401 | 403;
+  tokenPath: string;
+  challenge: (origin: string, scope?: string) => string;
+  unauthorized: unknown;
+  refused: unknown;
+  tokenBody?: Record<string, unknown>;
+  missingTag?: boolean;
+}): Shape {
+  return {
+    name: o.name,
+    expect: {
+      public: { verdict: 'public', explains: say.public },
+      private: { verdict: 'private', explains: say.tokenRefused(o.refusal) },
+      missing: { verdict: 'private', explains: say.tokenRefused(o.refusal) },
+      ...(o.missingTag !== false && { missingTag: { verdict: 'private-404', explains: say.notFound } }),
+    },
+    handler(req, res, ctx) {
+      const p = parse(req, ctx.origin);
+      if (p.path === '/v2/') return send(res, 401, o.unauthorized, { 'www-authenticate': o.challenge(ctx.origin) });
+      if (p.path === o.tokenPath) {
+        const repo = scopeRepo(p.query);
+        if (!repo || !PUBLIC.has(repo)) return send(res, o.refusal, o.refused);
+        return send(res, 200, { token: ctx.issue([repo]), ...o.tokenBody });
+      }
+      if (p.repo && p.ref) {
+        if (!ctx.grants(req)?.has(p.repo)) return send(res, 401, o.unauthorized, { 'www-authenticate': o.challenge(ctx.origin, `repository:${p.repo}:pull`) });
+        return serveExisting(res, p.repo, p.ref);
+      }
+      send(res, 404, errors('NOT_FOUND', 'not found'));
+    },
+  };
+}
+
 export const SHAPES: readonly Shape[] = [
   {
     // docs/registries.md#docker-hub
@@ -129,31 +169,17 @@ export const SHAPES: readonly Shape[] = [
       send(res, 404, errors('NOT_FOUND', 'not found'));
     },
   },
-  {
-    // docs/registries.md#github-container-registry-ghcrio
+  // docs/registries.md#github-container-registry-ghcrio
+  tokenRefusingShape({
     name: 'GHCR',
-    expect: {
-      public: { verdict: 'public', explains: say.public },
-      private: { verdict: 'private', explains: say.tokenRefused(401) },
-      missing: { verdict: 'private', explains: say.tokenRefused(401) },
-    },
-    handler(req, res, ctx) {
-      const p = parse(req, ctx.origin);
-      const unauthorized = errors('UNAUTHORIZED', 'authentication required');
-      const challenge = (scope: string) => `Bearer realm="${ctx.origin}/token",service="ghcr.io",scope="${scope}"`;
-      if (p.path === '/v2/') return send(res, 401, unauthorized, { 'www-authenticate': challenge('repository:user/image:pull') });
-      if (p.path === '/token') {
-        const repo = scopeRepo(p.query);
-        if (!repo || !PUBLIC.has(repo)) return send(res, 401, unauthorized); // private or missing: no anonymous token
-        return send(res, 200, { token: ctx.issue([repo]) });
-      }
-      if (p.repo && p.ref) {
-        if (ctx.grants(req)?.has(p.repo)) return serveExisting(res, p.repo, p.ref);
-        return send(res, 401, unauthorized, { 'www-authenticate': challenge(`repository:${p.repo}:pull`) });
-      }
-      send(res, 404, errors('NOT_FOUND', 'not found'));
-    },
-  },
+    refusal: 401,
+    tokenPath: '/token',
+    challenge: (o, scope) => `Bearer realm="${o}/token",service="ghcr.io",scope="${scope ?? 'repository:user/image:pull'}"`,
+    unauthorized: errors('UNAUTHORIZED', 'authentication required'),
+    // private or missing: no anonymous token (missing modelled as private)
+    refused: errors('UNAUTHORIZED', 'authentication required'),
+    missingTag: false,
+  }),
   {
     // docs/registries.md#quayio, from quay/quay endpoints/v2/
     name: 'Quay',
@@ -189,7 +215,7 @@ export const SHAPES: readonly Shape[] = [
       private: { verdict: 'private', explains: say.basic },
       missing: { verdict: 'private', explains: say.basic },
     },
-    handler(req, res, ctx) {
+    handler(_req, res, ctx) {
       // no anonymous pulls at all: every request asks for Basic credentials (body modelled)
       send(res, 401, errors('DENIED', 'Not Authorized'), { 'www-authenticate': `Basic realm="https://${ctx.host}/",service="ecr.amazonaws.com"` });
     },
@@ -219,37 +245,16 @@ export const SHAPES: readonly Shape[] = [
       send(res, 404, errors('NOT_FOUND', 'not found'));
     },
   },
-  {
-    // docs/registries.md#google-artifact-registry-and-gcrio
+  // docs/registries.md#google-artifact-registry-and-gcrio
+  tokenRefusingShape({
     name: 'Artifact Registry',
-    expect: {
-      public: { verdict: 'public', explains: say.public },
-      private: { verdict: 'private', explains: say.tokenRefused(403) },
-      missing: { verdict: 'private', explains: say.tokenRefused(403) },
-      missingTag: { verdict: 'private-404', explains: say.notFound },
-    },
-    handler(req, res, ctx) {
-      const p = parse(req, ctx.origin);
-      const challenge = `Bearer realm="${ctx.origin}/v2/token"`; // no service
-      if (p.path === '/v2/') return send(res, 401, errors('UNAUTHORIZED', 'Unauthorized access.'), { 'www-authenticate': challenge });
-      if (p.path === '/v2/token') {
-        const repo = scopeRepo(p.query);
-        if (!repo || !PUBLIC.has(repo)) {
-          return send(
-            res,
-            403,
-            errors('DENIED', `Permission "artifactregistry.repositories.downloadArtifacts" denied on resource "projects/acme/locations/us/repositories/${repo?.split('/')[0] ?? ''}" (or it may not exist)`),
-          );
-        }
-        return send(res, 200, { token: ctx.issue([repo]), expires_in: 43200 });
-      }
-      if (p.repo && p.ref) {
-        if (!ctx.grants(req)?.has(p.repo)) return send(res, 401, errors('UNAUTHORIZED', 'Unauthorized access.'), { 'www-authenticate': challenge });
-        return serveExisting(res, p.repo, p.ref);
-      }
-      send(res, 404, errors('NOT_FOUND', 'not found'));
-    },
-  },
+    refusal: 403,
+    tokenPath: '/v2/token',
+    challenge: (o) => `Bearer realm="${o}/v2/token"`, // no service
+    unauthorized: errors('UNAUTHORIZED', 'Unauthorized access.'),
+    refused: errors('DENIED', 'Permission "artifactregistry.repositories.downloadArtifacts" denied on resource "projects/acme/locations/us/repositories/r" (or it may not exist)'),
+    tokenBody: { expires_in: 43200 },
+  }),
   {
     // docs/registries.md#azure-container-registry (anonymous pull off, the default)
     name: 'ACR',
@@ -323,32 +328,16 @@ export const SHAPES: readonly Shape[] = [
       send(res, 404, errors('NOT_FOUND', 'not found'));
     },
   },
-  {
-    // docs/registries.md#gitlab, from gitlab's Auth::ContainerRegistryAuthenticationService
+  // docs/registries.md#gitlab, from gitlab's Auth::ContainerRegistryAuthenticationService
+  tokenRefusingShape({
     name: 'GitLab',
-    expect: {
-      public: { verdict: 'public', explains: say.public },
-      private: { verdict: 'private', explains: say.tokenRefused(403) },
-      missing: { verdict: 'private', explains: say.tokenRefused(403) },
-      missingTag: { verdict: 'private-404', explains: say.notFound },
-    },
-    handler(req, res, ctx) {
-      const p = parse(req, ctx.origin);
-      const challenge = (scope?: string) => `Bearer realm="${ctx.origin}/jwt/auth",service="container_registry"${scope ? `,scope="${scope}"` : ''}`;
-      if (p.path === '/v2/') return send(res, 401, errors('UNAUTHORIZED', 'authentication required'), { 'www-authenticate': challenge() });
-      if (p.path === '/jwt/auth') {
-        const repo = scopeRepo(p.query);
-        // an anonymous request whose scopes grant nothing is refused outright
-        if (!repo || !PUBLIC.has(repo)) return send(res, 403, errors('DENIED', 'access forbidden'));
-        return send(res, 200, { token: ctx.issue([repo]) });
-      }
-      if (p.repo && p.ref) {
-        if (!ctx.grants(req)?.has(p.repo)) return send(res, 401, errors('UNAUTHORIZED', 'authentication required'), { 'www-authenticate': challenge(`repository:${p.repo}:pull`) });
-        return serveExisting(res, p.repo, p.ref);
-      }
-      send(res, 404, errors('NOT_FOUND', 'not found'));
-    },
-  },
+    refusal: 403,
+    tokenPath: '/jwt/auth',
+    challenge: (o, scope) => `Bearer realm="${o}/jwt/auth",service="container_registry"${scope ? `,scope="${scope}"` : ''}`,
+    unauthorized: errors('UNAUTHORIZED', 'authentication required'),
+    // an anonymous request whose scopes grant nothing is refused outright
+    refused: errors('DENIED', 'access forbidden'),
+  }),
 ];
 
 /** Starts `shape` on 127.0.0.1 (plain http: list the host in probe.insecureRegistries). */
