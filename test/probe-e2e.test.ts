@@ -146,6 +146,8 @@ describe('probe through the whole function (dist bundle, real registries)', func
     const w404 = resultsFor(r, 'missing-404').filter((x) => x.severity === 'warning' && /treated as private/.test(x.message));
     assert.equal(w404.length, 1);
     assert.match(w404[0]!.message, /404/);
+    assert.match(w404[0]!.message, /answered 404; the registry says this repository or tag does not exist for an anonymous client; .* check the reference$/);
+    assert.doesNotMatch(w404[0]!.message, /quay|ghcr|ECR/, 'names no registry without a source');
     assert.ok(r.rl.items.some((i) => i.kind === 'Secret' && i.metadata.name === 'shop-app-registry' && i.metadata.namespace === 'shop'));
     assertNoLicenseLeak(r);
   });

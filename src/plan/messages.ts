@@ -3,6 +3,7 @@ import type { Decision } from '../decide/policy.js';
 import type { ErrorCode, WarningCode } from '../errors.js';
 import type { ImageField } from '../find/images.js';
 import type { Result } from '../results.js';
+import { explain } from '../probe/explain.js';
 
 const MAX_EXCERPT = 200;
 
@@ -49,9 +50,7 @@ export const messages = {
   keptAsIs: (image: string, d: Decision) => `${excerpt(image)} left as is: ${KEPT[d.kind]} (${d.reason})`,
   keptPortPublic: (image: string) => `${excerpt(image)} left as is: public, and its registry's port cannot be carried in the proxy's anonymous path`,
   fallback: (image: string, reason: string) => `${excerpt(image)}: ${reason}`,
-  notFoundAsPrivate: (image: string, reason: string) =>
-    `${excerpt(image)} treated as private: ${reason}. A 404 tells that the repository or tag does not exist for an anonymous client: ` +
-    `a registry that hides private repositories from anonymous clients answers so, but so does a misspelt name or a missing tag: check the reference`,
+  notFoundAsPrivate: (image: string, reason: string) => `${excerpt(image)} treated as private: ${reason}; ${explain({ verdict: 'private-404' })}`,
   outsidePodSpec: (image: string, secret: string) =>
     `${excerpt(image)} needs the pull Secret ${secret}, but this field is not in a pod spec: add imagePullSecrets where this resource's pods get it`,
   shared: (what: string, objects: readonly string[], others: number) =>

@@ -51,7 +51,7 @@ describe('check command (runCheck) against real registries', function () {
     assert.match(lines[1]![2]!, /answered 401 \(Basic auth required\)$/);
     assert.match(lines[2]![2]!, /answered 200 after an anonymous token$/);
     assert.match(lines[3]![2]!, /answered 401 after an anonymous token \(insufficient_scope\)$/);
-    assert.match(lines[4]![2]!, /answered 404; registries such as quay.io/);
+    assert.match(lines[4]![2]!, new RegExp(`^HEAD http://${open.host}/v2/pub/missing/manifests/1 answered 404$`));
     assert.match(lines[5]![2]!, new RegExp(`^GET http://127.0.0.1:${refused}/v2/ failed: connection refused \\(after 1 retry\\)$`));
     assert.equal(exitCode, 1, 'an inconclusive image fails the command');
   });
