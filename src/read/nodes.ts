@@ -31,7 +31,8 @@ export function keyOf(pair: Pair): unknown {
 
 export function isMergePair(pair: Pair): boolean {
   const k = pair.key as unknown;
-  return isScalar(k) && k.value === MERGE_KEY && k.type === 'PLAIN';
+  // with yaml's `merge` option the key's value is a symbol; its source is `<<`
+  return isScalar(k) && k.type === 'PLAIN' && (k.value === MERGE_KEY || (typeof k.value === 'symbol' && (k as { source?: string }).source === MERGE_KEY));
 }
 
 /** Follows an alias to its anchor; the anchored node becomes the context. */
