@@ -2,11 +2,11 @@
  * The real orchestrators the integration tests drive: kpt and kubectl (its embedded kustomize v5 runs container KRM
  * functions and legacy exec plugins). Present → version checked; missing → installed with apt where this machine's
  * apt sources offer them (kubectl, google-cloud-cli-kpt); otherwise a loud failure that says what to install.
- * Standalone `kustomize` is not required (it is not installable here); see `kustomizeShim`.
+ * Standalone kustomize, helm and crane come from go-tools.ts (built with `go install`, cached outside the repo).
  */
 import { spawnSync } from 'node:child_process';
 import type { SpawnSyncOptions } from 'node:child_process';
-import { chmodSync, mkdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, chmodSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { aptInstall, hasCommand, PROJECT_ROOT } from './podman.js';
 
@@ -69,27 +69,15 @@ export function ensureBundle(): string {
 }
 
 /**
- * A BIN folder for pipes: `proxy-private-images` (the bundle) and a `kustomize` that stands in for the standalone
- * kustomize CLI with kubectl's embedded kustomize (`kustomize build DIR [flags]` → `kubectl kustomize DIR [flags]`;
- * `--enable-exec` is dropped since kubectl has no such flag and the pipes here do not need it).
+ * A BIN folder for pipes, as a user's machine has it: `proxy-private-images` is a copy of the bundle ALONE in it
+ * (nothing beside it: the file is the whole function). Standalone kustomize goes on PATH from `toolBinDir`.
  */
 export function writePipeBin(binDir: string): string {
   mkdirSync(binDir, { recursive: true });
   const fn = join(binDir, 'proxy-private-images');
-  if (!existsSync(fn)) symlinkSync(ensureBundle(), fn);
-  const shim = join(binDir, 'kustomize');
-  writeFileSync(
-    shim,
-    [
-      '#!/bin/sh',
-      '# test stand-in for standalone kustomize: kubectl kustomize is the same kustomize (v5), minus --enable-exec',
-      '[ "$1" = build ] || { echo "kustomize shim: only build is supported" >&2; exit 2; }',
-      'shift',
-      'for a in "$@"; do [ "$a" = --enable-exec ] || set -- "$@" "$a"; shift; done',
-      'exec kubectl kustomize "$@"',
-      '',
-    ].join('\n'),
-  );
-  chmodSync(shim, 0o755);
+  if (!existsSync(fn)) {
+    copyFileSync(ensureBundle(), fn);
+    chmodSync(fn, 0o755);
+  }
   return binDir;
 }
