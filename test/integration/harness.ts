@@ -133,3 +133,21 @@ export function kptRender(dir: string, env: NodeJS.ProcessEnv, extra: readonly s
 }
 
 export { run, runOk };
+
+/**
+ * The fenced code block that follows `<!-- snippet: NAME -->` in a Markdown file: the recipe exactly as a user
+ * copies it, for tests that run it.
+ */
+export function snippet(markdownFile: string, name: string): string {
+  const text = readFileSync(markdownFile, 'utf8');
+  const marker = `<!-- snippet: ${name} -->`;
+  const at = text.indexOf(marker);
+  assert.ok(at >= 0, `${relative(PROJECT_ROOT, markdownFile)} has no ${marker}`);
+  const m = /^[ \t]*```[^\n]*\n([\s\S]*?)^[ \t]*```/m.exec(text.slice(at + marker.length));
+  assert.ok(m, `no code block after ${marker} in ${relative(PROJECT_ROOT, markdownFile)}`);
+  const indent = /^[ \t]*/.exec(m[1]!)![0];
+  return m[1]!
+    .split('\n')
+    .map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l))
+    .join('\n');
+}

@@ -192,6 +192,18 @@ export function buildFunctionImage(confDir: string, root = podmanRoot()): void {
   }
 }
 
+/**
+ * `podman build --pull=never -t TAG CONTEXT` into the private storage, under the same lock as the function image
+ * (for images the tests make from a recipe: the Argo CD sidecar, stand-ins for images no registry here serves).
+ */
+export function buildImage(setup: ContainerSetup, contextDir: string, tag: string, dockerfile = join(contextDir, 'Dockerfile')): void {
+  const r = sh('flock', ['-w', '1200', join(podmanRoot(), '.lock'), 'podman', 'build', '--pull=never', '-q', '-f', dockerfile, '-t', tag, contextDir], {
+    env: setup.env,
+    timeout: 1_500_000,
+  });
+  if (r.status !== 0) throw new Error(`podman build -t ${tag} failed (exit ${r.status}):\n${r.stderr.slice(-8000)}`);
+}
+
 let shared: ContainerSetup | undefined;
 
 /**
