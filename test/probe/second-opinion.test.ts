@@ -15,7 +15,6 @@
  * The function is the bundle's `check` command, run from a copy of the bundle alone, as users run it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,7 +25,7 @@ import { GO_TOOL_BUILD_TIMEOUT_MS, goTool } from '../support/go-tools.js';
 import { bearerChallenge, closedPort, flaky, ok, redirect, registryThat, startMisbehaving, status, type Handler, type Misbehaving } from '../support/misbehaving.js';
 import { startRegistry, type RegistryHandle } from '../support/registries.js';
 import { ensureRegistryTools } from '../support/registry-tools.js';
-import { ensureBundle } from '../support/tools.js';
+import { ensureBundle, runAsync } from '../support/tools.js';
 
 /** What a client concluded about one image. */
 type Answer = 'public' | 'private' | 'not found' | 'failed';
@@ -53,28 +52,6 @@ interface Scenario {
 }
 
 /** Reads a client's failure the way a user reads it: refused (401/403), not found (404), or something else. */
-/**
- * Runs a client without blocking this process: the token issuer and the misbehaving registries answer from here.
- */
-function runAsync(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new Error(`could not run ${cmd}: ${e.message}`));
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ status: code, stdout, stderr });
-    });
-  });
-}
-
 function answerOf(status: number | null, output: string): Answer {
   if (status === 0) return 'public';
   if (/\b(401|403)\b|UNAUTHORIZED|DENIED|authentication required|access to the resource is denied/i.test(output)) return 'private';
@@ -246,7 +223,7 @@ describe('second opinion: anonymous crane and skopeo agree with the probe', func
         probe: { insecureRegistries: hosts, retries: 1, timeoutSeconds: 5 },
       }),
     );
-    const r = await runAsync(fn, ['check', '--config', config, ...images], clientEnv, 90_000);
+    const r = await runAsync(fn, ['check', '--config', config, ...images], { env: clientEnv, timeoutMs: 90_000 });
     assert.ok(r.status === 0 || r.status === 1, `check exited ${r.status}: ${r.stderr}`);
     const out = new Map<string, { verdict: string; reason: string }>();
     for (const line of r.stdout.trimEnd().split('\n')) {
@@ -257,13 +234,13 @@ describe('second opinion: anonymous crane and skopeo agree with the probe', func
   }
 
   async function craneAnswer(sub: 'digest' | 'manifest', image: string): Promise<{ answer: Answer; output: string }> {
-    const r = await runAsync(crane, [sub, '--insecure', image], clientEnv, 60_000);
+    const r = await runAsync(crane, [sub, '--insecure', image], { env: clientEnv, timeoutMs: 60_000 });
     const output = `${r.stdout}${r.stderr}`.trim();
     return { answer: answerOf(r.status, output), output };
   }
 
   async function skopeoAnswer(image: string): Promise<{ answer: Answer; output: string }> {
-    const r = await runAsync('skopeo', ['inspect', '--raw', '--no-creds', '--tls-verify=false', `docker://${image}`], clientEnv, 60_000);
+    const r = await runAsync('skopeo', ['inspect', '--raw', '--no-creds', '--tls-verify=false', `docker://${image}`], { env: clientEnv, timeoutMs: 60_000 });
     const output = `${r.stdout}${r.stderr}`.trim();
     return { answer: answerOf(r.status, output), output };
   }

@@ -4,7 +4,7 @@
  * apt sources offer them (kubectl, google-cloud-cli-kpt); otherwise a loud failure that says what to install.
  * Standalone kustomize, helm and crane come from go-tools.ts (built with `go install`, cached outside the repo).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { SpawnSyncOptions } from 'node:child_process';
 import { copyFileSync, chmodSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +22,30 @@ export function run(cmd: string, args: readonly string[], opts: SpawnSyncOptions
   const r = spawnSync(cmd, args as string[], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 300_000, ...opts });
   if (r.error) throw new Error(`could not run ${cmd} ${args.join(' ')}: ${r.error.message}`);
   return { status: r.status, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+}
+
+/**
+ * Like `run`, without blocking this process: for commands that talk to servers running in the test's own event
+ * loop (token issuers, misbehaving registries), which spawnSync would starve. Killed after `timeoutMs`.
+ */
+export function runAsync(cmd: string, args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`could not run ${cmd} ${args.join(' ')}: ${e.message}`));
+    });
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
 }
 
 /** Like `run`, but throws with both streams when the exit code is not 0. */
