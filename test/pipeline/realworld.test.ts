@@ -1,7 +1,7 @@
 /**
  * The function on real install manifests written by other projects (argo-cd, kube-prometheus, longhorn), decided by
  * globs. The corpus is not part of this repository: PPI_REALWORLD_DIR names the folder that holds it
- * (argo-cd_ha-install.yaml, kube-prometheus/*.yaml, longhorn.yaml; .ci/run sets it when ../shared/realworld exists).
+ * (argo-cd_ha-install.yaml, kube-prometheus/*.yaml, longhorn.yaml; .ci/run sets it on the build machines).
  * Without the variable the tests are pending, with the reason in their title; a variable naming a folder that is not
  * there fails.
  */
