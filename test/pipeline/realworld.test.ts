@@ -13,7 +13,7 @@ import { streamToResourceList } from '../../src/cli/legacy-plugin.js';
 import { LICENSE, runFn } from '../helpers/run.js';
 
 const REALWORLD = process.env['PPI_REALWORLD_DIR'] ? resolve(process.env['PPI_REALWORLD_DIR']) : undefined;
-const PENDING = ' [pending: PPI_REALWORLD_DIR is not set; see the README, "Real-world tests"]';
+const PENDING = ' [pending: PPI_REALWORLD_DIR is not set; see docs/testing.md, "Real-world tests"]';
 
 function load(...files: string[]): string {
   return files.map((f) => readFileSync(join(REALWORLD!, f), 'utf8')).join('\n---\n');
