@@ -69,24 +69,29 @@ describe('the bundle is one file: copied alone, or linked, it works in every for
     }
   });
 
-  describe('with a registry to probe', function () {
-    let registry: RegistryHandle;
+  describe('with registries to probe', function () {
+    let open: RegistryHandle;
+    let basic: RegistryHandle;
     before(async function () {
       this.timeout(120_000);
-      registry = await startRegistry({ auth: 'basic' });
-      await registry.push('priv/app', '1');
+      [open, basic] = await Promise.all([startRegistry(), startRegistry({ auth: 'basic' })]);
+      await Promise.all([open.push('pub/app', '1'), basic.push('priv/app', '1')]);
     });
-    after(async () => registry?.stop());
+    after(async () => Promise.all([open, basic].filter(Boolean).map((r) => r.stop())));
 
     it('the copy loads the probe it carries and probes (check, and a render without globs)', async function () {
-      const image = `${registry.host}/priv/app:1`;
-      const check = await runAsync(fn, ['check', '--insecure-registry', registry.host, image], { env });
+      const hosts = ['--insecure-registry', open.host, '--insecure-registry', basic.host];
+      const check = await runAsync(fn, ['check', ...hosts, `${open.host}/pub/app:1`, `${basic.host}/priv/app:1`], { env });
       assert.equal(check.status, 0, check.stderr);
-      assert.match(check.stdout, /private\s+HEAD http:\/\/\S+ answered 401 \(Basic auth required\)/);
+      assert.match(check.stdout, /\/pub\/app:1\s+public\s+HEAD http:\/\/\S+ answered 200/);
+      assert.match(check.stdout, /\/priv\/app:1\s+private\s+HEAD http:\/\/\S+ answered 401 \(Basic auth required\)/);
+      // a render decided by the probe alone (a public image: left as it is, no Secret)
+      const image = `${open.host}/pub/app:1`;
       const stream = `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: ${image}\n`;
-      const r = await runAsync(fn, ['--stream', '--app-slug', 'acme', '--insecure-registry', registry.host], { input: stream, env });
+      const r = await runAsync(fn, ['--stream', '--app-slug', 'acme', ...hosts], { input: stream, env });
       assert.equal(r.status, 0, r.stderr);
-      assert.ok(r.stdout.includes(`image: proxy.replicated.com/proxy/acme/${image}`), r.stdout);
+      assert.ok(r.stdout.includes(`image: ${image}`), r.stdout);
+      assert.doesNotMatch(r.stdout, /kind: Secret/);
     });
   });
 
