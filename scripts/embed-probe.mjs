@@ -9,10 +9,11 @@
 // (A `data:` URL import was measured too: about 10 ms slower on first use, from parsing the long URL several times.)
 import { build } from 'esbuild';
 import { builtinModules } from 'node:module';
+import { resolve } from 'node:path';
 import { BUNDLE_OPTIONS } from './esbuild-options.mjs';
 
-/** The specifier src/main.ts imports lazily. */
-const LAZY_SPECIFIER = /^\.\/probe\/index\.js$/;
+/** Specifiers that may name the probe's entry (`./probe/index.js` from src/main.ts, or from elsewhere). */
+const LAZY_SPECIFIER = /(^|\/)probe\/index(\.[jt]s)?$/;
 const NAMESPACE = 'proxy-private-images-embedded-probe';
 
 /**
@@ -21,12 +22,26 @@ const NAMESPACE = 'proxy-private-images-embedded-probe';
  *   with the executable (minify, define, alias).
  */
 export function embedLazyProbe({ entry, buildOptions = {} }) {
+  const entryNoExt = entry.replace(/\.[jt]s$/, '');
   return {
     name: 'embed-lazy-probe',
     setup(pluginBuild) {
-      pluginBuild.onResolve({ filter: LAZY_SPECIFIER }, (args) =>
-        args.kind === 'dynamic-import' ? { path: entry, namespace: NAMESPACE } : undefined,
-      );
+      let embedded = false;
+      pluginBuild.onResolve({ filter: LAZY_SPECIFIER }, (args) => {
+        if (args.kind !== 'dynamic-import' || resolve(args.resolveDir, args.path).replace(/\.[jt]s$/, '') !== entryNoExt) return undefined;
+        embedded = true;
+        return { path: entry, namespace: NAMESPACE };
+      });
+      // A refactor that drops the lazy import, or imports undici statically, would make every start compile the
+      // probe: fail the build instead of shipping a slow start unnoticed.
+      pluginBuild.onEnd((result) => {
+        if (result.errors.length > 0) return;
+        const problems = [];
+        if (!embedded) problems.push(`nothing imports ${entry} with a dynamic import(), so the probe is not loaded lazily`);
+        const eager = Object.keys(result.metafile?.inputs ?? {}).filter((i) => /node_modules\/undici\//.test(i));
+        if (eager.length > 0) problems.push(`undici is in the startup code (${eager.length} modules, e.g. ${eager[0]}): some module imports the probe statically`);
+        return { errors: problems.map((text) => ({ text })) };
+      });
       pluginBuild.onLoad({ filter: /.*/, namespace: NAMESPACE }, async (args) => ({
         contents: await embeddedModule(args.path, buildOptions),
         loader: 'js',
