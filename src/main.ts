@@ -79,6 +79,35 @@ async function runStream(stdin: string, configText: string | undefined, runList:
   return { stdout: out.stdout, stderr: out.report, exitCode: out.exitCode === 0 ? 0 : 1 };
 }
 
+// ---------------------------------------------------------------- input form (issue 13: Helm's post-renderer)
+// Helm runs `proxy-private-images --config=FILE` with the rendered manifests on stdin, so a plain manifest stream
+// must be recognised without --stream. Moves into the core's input detection when that lands.
+
+/**
+ * True when stdin is a plain manifest stream, not a ResourceList: some document at the top level has a `kind`
+ * that is neither ResourceList nor List, and nothing at the top level says ResourceList (`kind: ResourceList` or
+ * an `apiVersion: config.kubernetes.io/...`). Only column-0 lines are looked at, which are always top-level keys
+ * of a block-mapping document (a block scalar's or nested value's lines are indented), so this costs one scan and
+ * no parse. JSON, empty input, scalars, lists and comment-only input keep the ResourceList path and its errors.
+ */
+function isPlainManifestStream(text: string): boolean {
+  if (/^\s*[{[]/.test(text)) return false;
+  if (/^kind:[ \t]*(['"]?)ResourceList\1[ \t]*(#.*)?$/m.test(text)) return false;
+  if (/^apiVersion:[ \t]*['"]?config\.kubernetes\.io\//m.test(text)) return false;
+  return /^kind:[ \t]*(?!(['"]?)(ResourceList|List)\1[ \t]*(#.*)?$)['"]?[A-Za-z]/m.test(text);
+}
+
+/**
+ * A stream with no objects (Helm renders a chart with no templates, or only hooks under Helm 3) is answered with
+ * one comment line, never with nothing: Helm 4 fails on a post-renderer's empty output, and the comment is no
+ * object for Helm 3, Helm 4, kubectl or kustomize.
+ */
+const EMPTY_STREAM = '# proxy-private-images: the input holds no Kubernetes objects\n';
+function nonEmptyStream(out: RunOutput): RunOutput {
+  return out.exitCode === 0 && out.stdout.trim() === '' ? { ...out, stdout: EMPTY_STREAM } : out;
+}
+// ---------------------------------------------------------------- end of the input-form hunk
+
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; exitCode: number }> {
   const deps: RunDeps = { env, createProber: lazyProber };
 
@@ -109,10 +138,11 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: s
     case 'run': {
       const fallback = cli.configFile ? readConfigFile(cli.configFile) : undefined;
       const options = { overrides: cli.overrides, ...(fallback && { fallbackFunctionConfig: fallback }) };
-      if (cli.stream) {
-        return runStream(readStdin(), undefined, (rl) => run(rl, deps, options));
+      const stdin = readStdin();
+      if (cli.stream || isPlainManifestStream(stdin)) {
+        return nonEmptyStream(await runStream(stdin, undefined, (rl) => run(rl, deps, options)));
       }
-      return run(readStdin(), deps, options);
+      return run(stdin, deps, options);
     }
   }
 }

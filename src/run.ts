@@ -18,7 +18,7 @@ import { BadReferenceError, formatReference, parseReference, type ImageRef } fro
 import { exitCodeOf, formatResult, redactor, type Result } from './results.js';
 import { needsPullSecret, onProxyHost, proxiedReferenceProblem, targetReference } from './rewrite/proxy-ref.js';
 import { findLicense } from './secret/license.js';
-import { planSecrets } from './secret/upsert.js';
+import { planPullSecrets, pullSecretNameFor } from './secret/helm-hooks.js';
 
 export interface RunDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -130,6 +130,7 @@ async function transform(
   /** Images left as they are get one info result each (not one per field), so a user can see why. */
   const reported = new Set<string>();
   const secretNamespaces = new Set<string>();
+  const hookSecretNamespaces = new Set<string>();
   for (const [field, ref] of refs) {
     const key = formatReference(ref);
     const decision = decisions.get(key)!;
@@ -157,9 +158,11 @@ async function transform(
       });
     }
     if (needsPullSecret(decision)) {
-      secretNamespaces.add(field.namespace);
-      if (field.podSpec) edits.push({ op: 'addPullSecret', podSpec: field.podSpec, name: config.pullSecretName, item: field.item });
-      else results.push(fieldResult(field, 'warning', `${field.value as string} needs the pull Secret ${config.pullSecretName}, but this field is not in a pod spec: add imagePullSecrets where this resource's pods get it`));
+      // Helm hooks use their own Secret, itself a hook created before them (secret/helm-hooks.ts).
+      const secretName = pullSecretNameFor(field.item, config.pullSecretName);
+      (secretName === config.pullSecretName ? secretNamespaces : hookSecretNamespaces).add(field.namespace);
+      if (field.podSpec) edits.push({ op: 'addPullSecret', podSpec: field.podSpec, name: secretName, item: field.item });
+      else results.push(fieldResult(field, 'warning', `${field.value as string} needs the pull Secret ${secretName}, but this field is not in a pod spec: add imagePullSecrets where this resource's pods get it`));
     }
   }
   if (results.some((r) => r.severity === 'error')) return { edits, results };
@@ -167,7 +170,7 @@ async function transform(
   for (const item of licenseItems) {
     if (!hasPathAnnotation(item)) edits.push({ op: 'removeItem', item });
   }
-  const secrets = planSecrets(rl.items, secretNamespaces, config, licenseId);
+  const secrets = planPullSecrets(rl.items, secretNamespaces, hookSecretNamespaces, config, licenseId);
   edits.push(...secrets.edits);
   results.push(...secrets.results);
   return { edits, results };
