@@ -34,7 +34,6 @@
 import type { YAMLMap } from 'yaml';
 import type { Config } from '../config/config.js';
 import { resourceRefOf } from '../find/images.js';
-import { scalarString } from '../io/resource-list.js';
 import type { Result } from '../results.js';
 import { planSecrets, type SecretPlan } from './upsert.js';
 
@@ -59,13 +58,6 @@ function annotationsOf(item: YAMLMap): YAMLMap | undefined {
 export function isHelmHook(item: YAMLMap): boolean {
   const annotations = annotationsOf(item);
   return annotations !== undefined && annotations.has(HOOK_ANNOTATION);
-}
-
-/** The events of a hook as Helm reads them (comma separated, trimmed, lower case); [] for a regular object. */
-export function hookEvents(item: YAMLMap): string[] {
-  const value = scalarString(annotationsOf(item)?.get(HOOK_ANNOTATION, true));
-  if (value === undefined) return [];
-  return value.split(',').map((e) => e.trim().toLowerCase()).filter((e) => e !== '');
 }
 
 /** The pull Secret that Helm hooks list in `imagePullSecrets`. */
