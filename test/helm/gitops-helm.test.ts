@@ -1,15 +1,17 @@
 /**
- * gitops/argocd/plugin-helm.yaml, run as Argo CD's CMP sidecar runs it (`sh -c ARGS` in the app path, with
- * ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, KUBE_VERSION and KUBE_API_VERSIONS set), with real helm v3.22.0 (what
- * Argo CD's images ship) and v4.3.1. Not tested here: a real Argo CD and its sidecar.
+ * GitOps routes for Helm charts. gitops/argocd/plugin-helm.yaml, run as Argo CD's CMP sidecar runs it (`sh -c
+ * ARGS` in the app path, with ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, KUBE_VERSION and KUBE_API_VERSIONS set), with
+ * real helm v3.22.0 (what Argo CD's images ship) and v4.3.1; and the Flux HelmRelease postRenderers route (docs/helm.md).
+ * Not tested here: a real Argo CD with its sidecar, a real Flux.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { goTool } from '../support/go-tools.js';
 import { expectGolden, LICENSE as EXAMPLE_LICENSE } from '../integration/harness.js';
 import { HOOK_SECRET, PROXY, SECRET } from './charts.js';
-import { byKey, cleanTemps, copyDir, functionBin, imagesOf, objects, PROJECT_ROOT, pullSecretsOf, run, setupHelm, type Helm } from './support.js';
+import { byKey, cleanTemps, copyDir, functionBin, imagesOf, objects, PROJECT_ROOT, pullSecretsOf, run, setupHelm, tempDir, type Helm } from './support.js';
 
 const ARGO = join(PROJECT_ROOT, 'gitops', 'argocd');
 const APP = join(ARGO, 'example-helm');
@@ -20,7 +22,7 @@ interface Plugin {
   spec: { version: string; generate: { command: string[]; args: string[] }; discover: { find: { command: string[] } } };
 }
 
-describe('Argo CD plugin for Helm charts (gitops/argocd/plugin-helm.yaml)', function () {
+describe('GitOps for Helm charts: the Argo CD plugin (gitops/argocd/plugin-helm.yaml) and the Flux postRenderers route', function () {
   this.timeout(1_800_000); // the first run builds helm with go install
   let plugin: Plugin;
   let helm3: Helm;
@@ -91,4 +93,40 @@ describe('Argo CD plugin for Helm charts (gitops/argocd/plugin-helm.yaml)', func
     assert.equal(unlicensed.stdout, '');
     assert.match(unlicensed.stderr, /license/i);
   });
+
+  it('Flux route: the function\'s `output: kustomization` gives a HelmRelease\'s postRenderers (images, patches) that yield the same objects', function () {
+    // Flux's helm-controller post-renders with kustomize images and patches, not with an executable. Emulated here
+    // by a Helm 3 post-renderer that applies them with kustomize v5.8.2; not tested with Flux itself.
+    const chart = join(PROJECT_ROOT, 'examples', 'helm-post-renderer', 'shop');
+    const config = join(PROJECT_ROOT, 'examples', 'helm-post-renderer', 'proxy-private-images.yaml');
+    const rendered = helm3.helm(['template', 'shop', chart, '--no-hooks']);
+    assert.equal(rendered.status, 0, rendered.stderr);
+    const generated = run('proxy-private-images', ['--stream', '--output', 'kustomization', '--config', config], { input: rendered.stdout, env: helm3.env });
+    assert.equal(generated.status, 0, generated.stderr);
+    const [kustomization, ...secrets] = objects(generated.stdout);
+    assert.equal(kustomization!.kind, 'Kustomization');
+    assert.deepEqual(secrets.map((o) => o.kind), ['Secret'], 'the Secret goes to the cluster apart from the HelmRelease (e.g. SOPS)');
+    const postRenderers = [{ kustomize: { images: kustomization!['images'], patches: kustomization!['patches'] } }];
+
+    const work = tempDir('ppi-flux-');
+    writeFileSync(join(work, 'kustomization.yaml'), stringify({ resources: ['all.yaml'], ...postRenderers[0]!.kustomize }));
+    const renderer = join(work, 'flux-like-post-renderer');
+    writeFileSync(renderer, `#!/bin/sh\nset -e\ncat > ${JSON.stringify(join(work, 'all.yaml'))}\nexec ${JSON.stringify(goTool('kustomize'))} build ${JSON.stringify(work)}\n`);
+    chmodSync(renderer, 0o755);
+    const viaFlux = helm3.helm(['template', 'shop', chart, '--no-hooks', '--post-renderer', renderer]);
+    assert.equal(viaFlux.status, 0, viaFlux.stderr);
+    const direct = helm3.helm(['template', 'shop', chart, '--no-hooks', '--post-renderer', 'proxy-private-images', `--post-renderer-args=--config=${config}`]);
+    assert.equal(direct.status, 0, direct.stderr);
+    assert.deepEqual(
+      objects(viaFlux.stdout).map((o) => JSON.stringify(sortDeep(o))).sort(),
+      objects(direct.stdout).filter((o) => o.kind !== 'Secret').map((o) => JSON.stringify(sortDeep(o))).sort(),
+    );
+  });
 });
+
+/** A copy with every map's keys sorted (kustomize sorts keys; the function keeps the chart's order). */
+function sortDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortDeep);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortDeep((v as Record<string, unknown>)[k])]));
+  return v;
+}
