@@ -94,33 +94,44 @@ describe('GitOps for Helm charts: the Argo CD plugin (gitops/argocd/plugin-helm.
     assert.match(unlicensed.stderr, /license/i);
   });
 
-  it('Flux route: the function\'s `output: kustomization` gives a HelmRelease\'s postRenderers (images, patches) that yield the same objects', function () {
-    // Flux's helm-controller post-renders with kustomize images and patches, not with an executable. Emulated here
-    // by a Helm 3 post-renderer that applies them with kustomize v5.8.2; not tested with Flux itself.
+  it('Flux route: the function\'s `output: kustomization` as a HelmRelease\'s postRenderers gives the same objects, with hooks sent or not', function () {
+    // helm-controller post-renders with kustomize images and patches, not with an executable; since Flux 2.8 it
+    // runs Helm 4 and `spec.postRenderStrategy` says whether hooks are sent. Emulated here by a post-renderer that
+    // applies them with kustomize v5.8.2: under helm 3 (hooks never sent, like `nohooks`) and as a helm 4 plugin
+    // (hooks sent, like `combined`). Not tested with Flux itself.
     const chart = join(PROJECT_ROOT, 'examples', 'helm-post-renderer', 'shop');
     const config = join(PROJECT_ROOT, 'examples', 'helm-post-renderer', 'proxy-private-images.yaml');
-    const rendered = helm3.helm(['template', 'shop', chart, '--no-hooks']);
+    const rendered = helm3.helm(['template', 'shop', chart]);
     assert.equal(rendered.status, 0, rendered.stderr);
     const generated = run('proxy-private-images', ['--stream', '--output', 'kustomization', '--config', config], { input: rendered.stdout, env: helm3.env });
     assert.equal(generated.status, 0, generated.stderr);
     const [kustomization, ...secrets] = objects(generated.stdout);
     assert.equal(kustomization!.kind, 'Kustomization');
-    assert.deepEqual(secrets.map((o) => o.kind), ['Secret'], 'the Secret goes to the cluster apart from the HelmRelease (e.g. SOPS)');
-    const postRenderers = [{ kustomize: { images: kustomization!['images'], patches: kustomization!['patches'] } }];
+    assert.deepEqual(secrets.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [`Secret/${SECRET}`, `Secret/${HOOK_SECRET}`], 'the Secrets go to the cluster apart from the HelmRelease (e.g. SOPS)');
+    const postRenderer = { images: kustomization!['images'], patches: kustomization!['patches'] };
 
     const work = tempDir('ppi-flux-');
-    writeFileSync(join(work, 'kustomization.yaml'), stringify({ resources: ['all.yaml'], ...postRenderers[0]!.kustomize }));
+    writeFileSync(join(work, 'kustomization.yaml'), stringify({ resources: ['all.yaml'], ...postRenderer }));
     const renderer = join(work, 'flux-like-post-renderer');
     writeFileSync(renderer, `#!/bin/sh\nset -e\ncat > ${JSON.stringify(join(work, 'all.yaml'))}\nexec ${JSON.stringify(goTool('kustomize'))} build ${JSON.stringify(work)}\n`);
     chmodSync(renderer, 0o755);
-    const viaFlux = helm3.helm(['template', 'shop', chart, '--no-hooks', '--post-renderer', renderer]);
-    assert.equal(viaFlux.status, 0, viaFlux.stderr);
-    const direct = helm3.helm(['template', 'shop', chart, '--no-hooks', '--post-renderer', 'proxy-private-images', `--post-renderer-args=--config=${config}`]);
-    assert.equal(direct.status, 0, direct.stderr);
-    assert.deepEqual(
-      objects(viaFlux.stdout).map((o) => JSON.stringify(sortDeep(o))).sort(),
-      objects(direct.stdout).filter((o) => o.kind !== 'Secret').map((o) => JSON.stringify(sortDeep(o))).sort(),
-    );
+    writeFileSync(join(work, 'plugin.yaml'), `apiVersion: v1\nname: flux-like\nversion: 0.0.1\ntype: postrenderer/v1\nruntime: subprocess\nruntimeConfig:\n  platformCommand:\n    - command: ${renderer}\n`);
+    const installed = helm4.helm(['plugin', 'install', work]);
+    assert.equal(installed.status, 0, installed.stderr);
+    const pluginInstalled = helm4.helm(['plugin', 'install', join(PROJECT_ROOT, 'helm-plugin')]);
+    assert.equal(pluginInstalled.status, 0, pluginInstalled.stderr);
+
+    const comparable = (text: string): string[] => objects(text).filter((o) => o.kind !== 'Secret').map((o) => JSON.stringify(sortDeep(o))).sort();
+    for (const [h, flux, direct] of [
+      [helm3, ['--post-renderer', renderer], ['--post-renderer', 'proxy-private-images', `--post-renderer-args=--config=${config}`]],
+      [helm4, ['--post-renderer', 'flux-like'], ['--post-renderer', 'proxy-private-images', `--post-renderer-args=--config=${config}`]],
+    ] as [Helm, string[], string[]][]) {
+      const viaFlux = h.helm(['template', 'shop', chart, ...flux]);
+      assert.equal(viaFlux.status, 0, `${h.name}: ${viaFlux.stderr}`);
+      const viaFunction = h.helm(['template', 'shop', chart, ...direct]);
+      assert.equal(viaFunction.status, 0, `${h.name}: ${viaFunction.stderr}`);
+      assert.deepEqual(comparable(viaFlux.stdout), comparable(viaFunction.stdout), h.name);
+    }
   });
 });
 
