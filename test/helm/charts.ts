@@ -31,6 +31,59 @@ const NS = `{{- if .Values.global.namespaced }}
   namespace: {{ .Release.Namespace }}
   {{- end }}`;
 
+interface Workload {
+  /** metadata.name, a template expression allowed */
+  readonly name: string;
+  /** the `app` label (Deployments) */
+  readonly app?: string;
+  /** `name: image` of each container */
+  readonly containers: Readonly<Record<string, string>>;
+  /** lines under metadata after name (namespace, annotations), indented by 2 */
+  readonly meta?: string;
+  /** lines at the start of the pod spec (imagePullSecrets from values), indented by 6 */
+  readonly pod?: string;
+}
+
+const containersYaml = (containers: Workload['containers']): string =>
+  Object.entries(containers).map(([name, image]) => `        - name: ${name}\n          image: ${image}\n`).join('');
+
+/** A Deployment template. */
+function deployment(w: Workload): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${w.name}
+${w.meta ?? ''}spec:
+  selector:
+    matchLabels: {app: ${w.app}}
+  template:
+    metadata:
+      labels: {app: ${w.app}}
+    spec:
+${w.pod ?? ''}      containers:
+${containersYaml(w.containers)}`;
+}
+
+/** A hook Job template (`helm.sh/hook` and other annotations in `meta`). */
+function job(w: Workload): string {
+  return `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: ${w.name}
+${w.meta ?? ''}spec:
+  template:
+    spec:
+      restartPolicy: Never
+${w.pod ?? ''}      containers:
+${containersYaml(w.containers)}`;
+}
+
+const PULL_SECRETS_FROM_VALUES = `      {{- with .Values.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+`;
+
 /**
  * `shop`: a library chart (`common`) that defines the api Deployment, a subchart (`worker`), a pre-install and
  * pre-upgrade hook Job and a test Pod with private images, a post-install Job with a public image, a CRD in
@@ -77,22 +130,7 @@ spec:
 `,
     'charts/worker/Chart.yaml': 'apiVersion: v2\nname: worker\nversion: 0.1.0\n',
     'charts/worker/values.yaml': 'image: quay.io/acme/worker:3.1\n',
-    'charts/worker/templates/deployment.yaml': `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ .Release.Name }}-worker
-  ${NS}
-spec:
-  selector:
-    matchLabels: {app: worker}
-  template:
-    metadata:
-      labels: {app: worker}
-    spec:
-      containers:
-        - name: worker
-          image: {{ .Values.image }}
-`,
+    'charts/worker/templates/deployment.yaml': deployment({ name: '{{ .Release.Name }}-worker', app: 'worker', meta: `  ${NS}\n`, containers: { worker: '{{ .Values.image }}' } }),
     'crds/widgets.yaml': `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
@@ -147,38 +185,16 @@ metadata:
 data:
   greeting: hello
 `,
-    'templates/migrate-job.yaml': `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: {{ .Release.Name }}-migrate
-  ${NS}
-  annotations:
-    helm.sh/hook: pre-install,pre-upgrade
-    helm.sh/hook-weight: "-5"
-    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: migrate
-          image: quay.io/acme/migrate:1.4.2
-`,
-    'templates/notify-job.yaml': `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: {{ .Release.Name }}-notify
-  ${NS}
-  annotations:
-    helm.sh/hook: post-install
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: notify
-          image: docker.io/library/busybox:1.36
-`,
+    'templates/migrate-job.yaml': job({
+      name: '{{ .Release.Name }}-migrate',
+      meta: `  ${NS}\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n    helm.sh/hook-weight: "-5"\n    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded\n`,
+      containers: { migrate: 'quay.io/acme/migrate:1.4.2' },
+    }),
+    'templates/notify-job.yaml': job({
+      name: '{{ .Release.Name }}-notify',
+      meta: `  ${NS}\n  annotations:\n    helm.sh/hook: post-install\n`,
+      containers: { notify: 'docker.io/library/busybox:1.36' },
+    }),
     'templates/tests/smoke.yaml': `apiVersion: v1
 kind: Pod
 metadata:
@@ -219,43 +235,13 @@ type: kubernetes.io/dockerconfigjson
 data:
   .dockerconfigjson: {{ .Values.dockerconfigjson }}
 `,
-    'templates/app.yaml': `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ .Release.Name }}-app
-spec:
-  selector:
-    matchLabels: {app: app}
-  template:
-    metadata:
-      labels: {app: app}
-    spec:
-      {{- with .Values.imagePullSecrets }}
-      imagePullSecrets:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
-      containers:
-        - name: app
-          image: quay.io/acme/app:5.0
-`,
-    'templates/hook.yaml': `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: {{ .Release.Name }}-setup
-  annotations:
-    helm.sh/hook: pre-install
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      {{- with .Values.imagePullSecrets }}
-      imagePullSecrets:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
-      containers:
-        - name: setup
-          image: quay.io/acme/setup:5.0
-`,
+    'templates/app.yaml': deployment({ name: '{{ .Release.Name }}-app', app: 'app', pod: PULL_SECRETS_FROM_VALUES, containers: { app: 'quay.io/acme/app:5.0' } }),
+    'templates/hook.yaml': job({
+      name: '{{ .Release.Name }}-setup',
+      meta: '  annotations:\n    helm.sh/hook: pre-install\n',
+      pod: PULL_SECRETS_FROM_VALUES,
+      containers: { setup: 'quay.io/acme/setup:5.0' },
+    }),
   });
   return chart;
 }
@@ -272,21 +258,7 @@ metadata:
 data:
   mode: public
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ .Release.Name }}-nginx
-spec:
-  selector:
-    matchLabels: {app: nginx}
-  template:
-    metadata:
-      labels: {app: nginx}
-    spec:
-      containers:
-        - name: nginx
-          image: docker.io/library/nginx:1.27
-`,
+${deployment({ name: '{{ .Release.Name }}-nginx', app: 'nginx', containers: { nginx: 'docker.io/library/nginx:1.27' } })}`,
   });
   return chart;
 }
@@ -303,20 +275,13 @@ export function writeHooksOnlyChart(root: string = tempDir()): string {
   const chart = join(root, 'jobs');
   writeFiles(chart, {
     'Chart.yaml': 'apiVersion: v2\nname: jobs\nversion: 1.0.0\n',
-    'templates/job.yaml': `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: {{ .Release.Name }}-seed
-  annotations:
-    helm.sh/hook: pre-install
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: seed
-          image: quay.io/acme/seed:1.0
-`,
+    'templates/job.yaml': job({ name: '{{ .Release.Name }}-seed', meta: '  annotations:\n    helm.sh/hook: pre-install\n', containers: { seed: 'quay.io/acme/seed:1.0' } }),
   });
   return chart;
+}
+
+/** Every chart above, in one folder (`shop`, `sdk`, `plain`, `empty`, `jobs`). */
+export function writeTestCharts(root: string = tempDir()): string {
+  for (const write of [writeShopChart, writeSdkChart, writePlainChart, writeEmptyChart, writeHooksOnlyChart]) write(root);
+  return root;
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { HOOK_SECRET, PROXY, SDK_DOCKERCONFIG, SECRET, writeConfig, writeEmptyChart, writeHooksOnlyChart, writePlainChart, writeSdkChart, writeShopChart } from './charts.js';
+import { HOOK_SECRET, PROXY, SDK_DOCKERCONFIG, SECRET, writeConfig, writeTestCharts } from './charts.js';
 import {
   byKey,
   cleanTemps,
@@ -21,7 +21,7 @@ import {
   run,
   setupHelm,
   startDiscovery,
-  tempDir,
+  templateWithFunction,
   type Discovery,
   type Helm,
   type Obj,
@@ -33,6 +33,7 @@ describe('Helm 3 (v3.22.0): the function as post-renderer', function () {
   let fnBin: string;
   let config: string;
   let charts: string;
+  let template: ReturnType<typeof templateWithFunction>;
 
   before(function () {
     fnBin = functionBin();
@@ -41,18 +42,11 @@ describe('Helm 3 (v3.22.0): the function as post-renderer', function () {
     // a go-installed helm reports major.minor only (no -ldflags version): v3.22
     assert.match(version.stdout, /^v3\.22\b/, version.stdout + version.stderr);
     config = writeConfig();
-    charts = tempDir();
-    writeShopChart(charts);
-    writeSdkChart(charts);
-    writePlainChart(charts);
-    writeEmptyChart(charts);
-    writeHooksOnlyChart(charts);
+    charts = writeTestCharts();
+    template = templateWithFunction(h, charts, config);
   });
   after(cleanTemps);
 
-  function template(chart: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): ReturnType<Helm['helm']> {
-    return h.helm(['template', 'shop', join(charts, chart), '--post-renderer', 'proxy-private-images', `--post-renderer-args=--config=${config}`, ...extra], { env });
-  }
 
   it('template: private images of the chart, its subchart and its library chart are proxied, public ones kept, one Secret without namespace', function () {
     const r = template('shop');

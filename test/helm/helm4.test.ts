@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { HOOK_SECRET, PROXY, SECRET, writeConfig, writeEmptyChart, writeHooksOnlyChart, writePlainChart, writeSdkChart, writeShopChart } from './charts.js';
+import { HOOK_SECRET, PROXY, SECRET, writeConfig, writeTestCharts } from './charts.js';
 import {
   byKey,
   cleanTemps,
@@ -29,6 +29,7 @@ import {
   setupHelm,
   startDiscovery,
   tempDir,
+  templateWithFunction,
   writeFiles,
   type Discovery,
   type Helm,
@@ -49,6 +50,7 @@ describe('Helm 4 (v4.3.1): the post-renderer plugin in helm-plugin/', function (
   let h: Helm;
   let config: string;
   let charts: string;
+  let template: ReturnType<typeof templateWithFunction>;
   let installed: ReturnType<typeof installPlugin>;
 
   before(function () {
@@ -59,18 +61,11 @@ describe('Helm 4 (v4.3.1): the post-renderer plugin in helm-plugin/', function (
     // a go-installed helm reports major.minor only (no -ldflags version): v4.3
     assert.match(version.stdout, /^v4\.3\b/, version.stdout + version.stderr);
     config = writeConfig();
-    charts = tempDir();
-    writeShopChart(charts);
-    writeSdkChart(charts);
-    writePlainChart(charts);
-    writeEmptyChart(charts);
-    writeHooksOnlyChart(charts);
+    charts = writeTestCharts();
+    template = templateWithFunction(h, charts, config);
   });
   after(cleanTemps);
 
-  function template(chart: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): ReturnType<Helm['helm']> {
-    return h.helm(['template', 'shop', join(charts, chart), '--post-renderer', 'proxy-private-images', `--post-renderer-args=--config=${config}`, ...extra], { env });
-  }
 
   it('helm plugin install helm-plugin/ needs no flag; plugin list shows the name and the package version', function () {
     assert.equal(installed.status, 0, installed.stderr + installed.stdout);

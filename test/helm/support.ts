@@ -10,10 +10,10 @@
  * spawnSync). Not covered that way: a real API server's answers (name conflicts, admission, pulls).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { cleanTemps, tempDir } from '../integration/harness.js';
 import { goTool, toolBinDir, type GoToolName } from '../support/go-tools.js';
 import { PROJECT_ROOT } from '../support/podman.js';
 import { BUNDLE, ensureBundle, run, type Ran } from '../support/tools.js';
@@ -22,15 +22,7 @@ export { PROJECT_ROOT, run, type Ran };
 export const LICENSE = 'helm-test-license-id';
 export const PLUGIN_DIR = join(PROJECT_ROOT, 'helm-plugin');
 
-const temps: string[] = [];
-export function tempDir(prefix = 'ppi-helm-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  temps.push(dir);
-  return dir;
-}
-export function cleanTemps(): void {
-  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
-}
+export { cleanTemps, tempDir };
 
 /** A folder with `proxy-private-images` linked to the bundle, to put on PATH. */
 export function functionBin(): string {
@@ -77,6 +69,12 @@ export function setupHelm(name: 'helm3' | 'helm4', extraPath: readonly string[] 
       return run(bin, args, { env: { ...env, ...opts.env }, cwd: opts.cwd ?? PROJECT_ROOT, input: opts.input ?? '', timeout: 120_000 });
     },
   };
+}
+
+/** `helm template shop CHARTS/<chart> --post-renderer proxy-private-images --post-renderer-args=--config=CONFIG ...` */
+export function templateWithFunction(h: Helm, charts: string, config: string) {
+  return (chart: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Ran =>
+    h.helm(['template', 'shop', join(charts, chart), '--post-renderer', 'proxy-private-images', `--post-renderer-args=--config=${config}`, ...extra], { env });
 }
 
 /**
