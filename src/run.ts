@@ -14,13 +14,21 @@ import { hasPathAnnotation } from './plan/objects.js';
 import { EMPTY_PLAN, type Plan } from './plan/plan.js';
 import { parseFieldReferences } from './plan/references.js';
 import { planRewrites } from './plan/rewrites.js';
-import { planSecrets } from './plan/secrets.js';
+import { planPullSecrets } from './secret/helm-hooks.js';
 import type { Prober, ProbeSettings } from './probe/types.js';
 import { readInput, type Input } from './read/input.js';
 import { keptImageNames, renderKustomization } from './render/kustomization.js';
 import { renderSplice, SpliceError } from './render/splice.js';
 import { exitCodeOf, failureReport, formatResult, redactor, redactResult, type Result } from './results.js';
 import { findLicense, type LicenseSource } from './secret/license.js';
+
+/**
+ * A stream with no objects (Helm renders a chart with no templates, or only hooks under Helm 3) is answered with
+ * one comment line, never with nothing: Helm 4 fails on a post-renderer's empty output, and a comment is no object
+ * for Helm, kubectl or kustomize. Only with `--stream`: without it, empty input is refused, so a broken pipe
+ * (`kustomize build | proxy-private-images`, kustomize failing) cannot read as an empty render.
+ */
+export const EMPTY_STREAM = '# proxy-private-images: the input holds no Kubernetes objects\n';
 
 export interface RunDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -66,7 +74,7 @@ export async function run(text: string, deps: RunDeps, options: RunOptions = {})
     try {
       const stdout =
         config.output === 'kustomization' ? renderKustomization(input, plan, results, keptImageNames(fields, plan)) : renderSplice(input, plan, results);
-      return { stdout, stderr: stderrOf(results), exitCode: 0 };
+      return { stdout: input.form === 'stream' && stdout.trim() === '' ? EMPTY_STREAM : stdout, stderr: stderrOf(results), exitCode: 0 };
     } catch (e) {
       if (e instanceof SpliceError) {
         return failed(input, [{ severity: 'error', message: `cannot write the output: ${e.message}`, tags: { code: 'OUTPUT_UNSUPPORTED' } }]);
@@ -91,7 +99,7 @@ async function makePlan(input: Input, config: Config, license: LicenseSource, ge
   const decisions = await decideAll([...parsed.refs.values()], createPolicy(config), config.onError, getProber);
   const rewrites = planRewrites(parsed.refs, decisions, config, input.aliases);
   if (exitCodeOf(rewrites.results) === 1) return { plan: { ...EMPTY_PLAN, results: rewrites.results }, fields };
-  const secrets = planSecrets(objects, rewrites.namespaces, config, license.id);
+  const secrets = planPullSecrets(objects, rewrites.namespaces, rewrites.hookNamespaces, config, license.id);
   const licenseNodes = new Set(license.items);
   // kpt deletes the file of an item that goes missing, so a License from a package file stays.
   const drops = input.objects.filter((o) => licenseNodes.has(o.node) && !hasPathAnnotation(o.node));

@@ -16,6 +16,7 @@ import { deref, lookup } from '../read/nodes.js';
 import { formatReference, type ImageRef } from '../reference/parse.js';
 import type { Result } from '../results.js';
 import { needsPullSecret, targetReference } from '../rewrite/proxy-ref.js';
+import { pullSecretNameFor } from '../secret/helm-hooks.js';
 import { errorResult, fieldResult, messages } from './messages.js';
 import type { PullSecretWiring, ValueRewrite } from './plan.js';
 
@@ -25,6 +26,8 @@ export interface RewritePlan {
   readonly results: Result[];
   /** Namespaces of the objects whose pods need the Secret ('' = no namespace). */
   readonly namespaces: Set<string>;
+  /** The same for Helm hooks, which use their own Secret (secret/helm-hooks.ts). */
+  readonly hookNamespaces: Set<string>;
 }
 
 export function planRewrites(
@@ -35,8 +38,9 @@ export function planRewrites(
 ): RewritePlan {
   const results: Result[] = [];
   const namespaces = new Set<string>();
+  const hookNamespaces = new Set<string>();
   const byNode = new Map<Node, { value: string; from: string; uses: ImageField[] }>();
-  const podSpecs = new Map<YAMLMap, { use: PodSpecUse; uses: Map<string, { object: InputObject; use: PodSpecUse }> }>();
+  const podSpecs = new Map<YAMLMap, { use: PodSpecUse; name: string; uses: Map<string, { object: InputObject; use: PodSpecUse }> }>();
   const warned = new Set<string>();
   const reported = new Set<string>();
 
@@ -79,13 +83,14 @@ export function planRewrites(
       });
     }
     if (needsPullSecret(decision)) {
-      namespaces.add(field.object.ref.namespace ?? '');
+      const secretName = pullSecretNameFor(field.object.node, config.pullSecretName);
+      (secretName === config.pullSecretName ? namespaces : hookNamespaces).add(field.object.ref.namespace ?? '');
       if (field.podSpec) {
-        const entry = podSpecs.get(field.podSpec.node) ?? { use: field.podSpec, uses: new Map() };
+        const entry = podSpecs.get(field.podSpec.node) ?? { use: field.podSpec, name: secretName, uses: new Map() };
         entry.uses.set(`${field.object.index}/${field.object.ref.kind}/${field.object.ref.name}/${field.podSpec.segments.join('.')}`, { object: field.object, use: field.podSpec });
         podSpecs.set(field.podSpec.node, entry);
       } else {
-        results.push(fieldResult(field, 'warning', messages.outsidePodSpec(image, config.pullSecretName), 'FIELD_OUTSIDE_POD_SPEC'));
+        results.push(fieldResult(field, 'warning', messages.outsidePodSpec(image, secretName), 'FIELD_OUTSIDE_POD_SPEC'));
       }
     }
   }
@@ -94,10 +99,10 @@ export function planRewrites(
   for (const [node, group] of byNode) rewrites.push(...rewritesFor(node, group, aliases, results));
   const wirings: PullSecretWiring[] = [];
   for (const [podSpec, entry] of podSpecs) {
-    const w = wiringFor(podSpec, entry.use, [...entry.uses.values()], config.pullSecretName, aliases, results);
+    const w = wiringFor(podSpec, entry.use, [...entry.uses.values()], entry.name, aliases, results);
     if (w) wirings.push(w);
   }
-  return { rewrites, wirings, results, namespaces };
+  return { rewrites, wirings, results, namespaces, hookNamespaces };
 }
 
 function rewritesFor(node: Node, group: { value: string; from: string; uses: ImageField[] }, aliases: AliasIndex, results: Result[]): ValueRewrite[] {

@@ -24,14 +24,25 @@ export function secretHosts(config: Config): string[] {
   return [...new Set([config.proxyHost, ...config.vendorRegistries, config.registryHost])];
 }
 
-export function planSecrets(objects: readonly InputObject[], needed: ReadonlySet<string>, config: Config, licenseId: string | undefined): SecretPlan {
+/** Which Secret to plan: its name, the extra namespaces that get a copy, and annotations a new one carries (Helm hooks). */
+export interface SecretSpec {
+  readonly name: string;
+  readonly namespaces: readonly string[];
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+export function planSecrets(
+  objects: readonly InputObject[],
+  needed: ReadonlySet<string>,
+  config: Config,
+  licenseId: string | undefined,
+  spec: SecretSpec = { name: config.pullSecretName, namespaces: config.pullSecretNamespaces },
+): SecretPlan {
   const out: SecretPlan = { creates: [], updates: [], results: [] };
   const namespaces =
-    needed.size > 0 || config.pullSecretNamespaces.length > 0
-      ? secretNamespaces(needed, config.pullSecretNamespaces, objects.map((o) => o.node))
-      : [];
+    needed.size > 0 || spec.namespaces.length > 0 ? secretNamespaces(needed, spec.namespaces, objects.map((o) => o.node)) : [];
   if (namespaces.length === 0) return out;
-  const name = config.pullSecretName;
+  const name = spec.name;
   const hosts = secretHosts(config);
   if (!config.pullSecretEmit) {
     for (const namespace of namespaces) {
@@ -50,7 +61,7 @@ export function planSecrets(objects: readonly InputObject[], needed: ReadonlySet
     if (r.apiVersion === 'v1' && r.kind === 'Secret' && r.name === name && !existing.has(r.namespace ?? '')) existing.set(r.namespace ?? '', o);
   }
   for (const namespace of namespaces) {
-    const secret = pullSecretObject(name, namespace, payload);
+    const secret = pullSecretObject(name, namespace, payload, spec.annotations);
     const ref = secretRef(name, namespace);
     const current = existing.get(namespace);
     if (!current) {

@@ -62,6 +62,8 @@ export interface ReadOptions {
 
 export function readInput(source: string, options: ReadOptions = {}): Input {
   if (source.length > MAX_INPUT_BYTES) throw tooLarge(Buffer.byteLength(source));
+  // A stream may hold no object at all (Helm renders a chart with nothing in it); a ResourceList may not.
+  if (source.trim() === '' && options.stream) return { form: 'stream', json: false, eol: '\n', source, docs: [], objects: [], aliases: indexAliases([], source) };
   if (source.trim() === '') {
     throw new FnError('INPUT_EMPTY', 'no input: expected a ResourceList (config.kubernetes.io/v1) or a manifest stream on stdin');
   }
@@ -85,6 +87,7 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
   const eol = /\r\n/.test(source) ? '\r\n' : '\n';
   const aliases = indexAliases(docs, source);
   const content = docs.filter((d) => !isEmptyDocument(d));
+  if (content.length === 0 && options.stream) return readStream(source, json, eol, docs, aliases);
   if (content.length === 0) {
     throw new FnError('INPUT_EMPTY', 'no input: expected a ResourceList (config.kubernetes.io/v1) or a manifest stream on stdin, got only comments or empty documents');
   }
@@ -136,6 +139,11 @@ function readStream(source: string, json: boolean, eol: Input['eol'], docs: Docu
     if (!isMap(doc.contents)) throw new FnError('INPUT_ITEM', `${where} must be a mapping (a Kubernetes object), got ${describeNode(doc.contents)}`);
     const node = doc.contents;
     if (kindOf(node) === 'ResourceList') throw new FnError('INPUT_ITEM', `${where} is a ResourceList: a stream holds Kubernetes objects, one per document`);
+    const apiVersion = scalarString(node.get('apiVersion', true));
+    if (apiVersion?.startsWith('config.kubernetes.io/')) {
+      // a misspelt ResourceList, not an object to deploy
+      throw new FnError('INPUT_NOT_RESOURCE_LIST', `input is not a ResourceList: kind is ${JSON.stringify(kindOf(node) ?? 'missing').slice(0, 80)} (apiVersion ${JSON.stringify(apiVersion).slice(0, 80)})`);
+    }
     objects.push({ index: objects.length, node, ref: checkedRef(node, where), doc });
   });
   return { form: 'stream', json, eol, source, docs, objects, aliases };

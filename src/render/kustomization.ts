@@ -73,7 +73,10 @@ export function renderKustomization(input: Input, plan: Plan, results: readonly 
     kustomization['patches'] = [...patches.values()].map((p) => ({ target: p.target, patch: stringify(p.ops, { lineWidth: 0 }) }));
   }
   const apiVersion = (input.root?.get('apiVersion') as string | undefined) ?? 'config.kubernetes.io/v1';
-  return stringify({ apiVersion, kind: 'ResourceList', items: [kustomization, ...plan.creates.map((c) => c.object)], results }, { lineWidth: 0, indentSeq: false });
+  const items = [kustomization, ...plan.creates.map((c) => c.object)];
+  // A stream in, a stream out (the results go to stderr, as for every stream).
+  if (input.form === 'stream') return items.map((i) => stringify(i, { lineWidth: 0, indentSeq: false })).join('---\n');
+  return stringify({ apiVersion, kind: 'ResourceList', items, results }, { lineWidth: 0, indentSeq: false });
 }
 
 /** Image names of fields the plan leaves as they are: an `images:` entry for such a name would change them too. */

@@ -13,16 +13,16 @@ export function dockerConfigJson(hosts: readonly string[], licenseId: string): s
 export interface SecretObject {
   apiVersion: 'v1';
   kind: 'Secret';
-  metadata: { name: string; namespace?: string };
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
   type: typeof DOCKER_CONFIG_TYPE;
   data: Record<string, string>;
 }
 
-export function pullSecretObject(name: string, namespace: string, payload: string): SecretObject {
+export function pullSecretObject(name: string, namespace: string, payload: string, annotations?: Readonly<Record<string, string>>): SecretObject {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: namespace === '' ? { name } : { name, namespace },
+    metadata: { ...(namespace === '' ? { name } : { name, namespace }), ...(annotations && { annotations: { ...annotations } }) },
     type: DOCKER_CONFIG_TYPE,
     data: { [DOCKER_CONFIG_KEY]: Buffer.from(payload).toString('base64') },
   };

@@ -27,7 +27,11 @@ type How =
   | { readonly tool: 'kpt-render' }
   | { readonly tool: 'kpt-eval'; readonly dir: string; readonly args: readonly string[] }
   | { readonly tool: 'kustomize' }
-  | { readonly tool: 'kubectl-legacy-plugin' };
+  | { readonly tool: 'kubectl-legacy-plugin' }
+  /** `helm template REL CHART --post-renderer <fn> --post-renderer-args=--config=FILE` (Helm 3); FILE becomes config.yaml */
+  | { readonly tool: 'helm3-post-renderer'; readonly release: string; readonly chart: string; readonly config: string }
+  /** standalone kustomize with `--enable-helm` and helm 3 for `helmCharts:` */
+  | { readonly tool: 'kustomize-helm' };
 
 export interface ExampleCase {
   /** test/testdata/<case> */
@@ -64,6 +68,12 @@ export const EXAMPLE_CASES: readonly ExampleCase[] = [
   { case: 'example-kustomize-container', example: 'kustomize-container', how: { tool: 'kustomize' } },
   { case: 'example-kustomize-exec', example: 'kustomize-exec', how: { tool: 'kustomize' } },
   { case: 'example-kustomize-legacy-plugin', example: 'kustomize-legacy-plugin', how: { tool: 'kubectl-legacy-plugin' } },
+  {
+    case: 'example-helm-post-renderer',
+    example: 'helm-post-renderer',
+    how: { tool: 'helm3-post-renderer', release: 'shop', chart: 'shop', config: 'proxy-private-images.yaml' },
+  },
+  { case: 'example-kustomize-helm-charts', example: 'kustomize-helm-charts', how: { tool: 'kustomize-helm' } },
 ];
 
 /** The files of a case that the capture writes; the expectations are the golden runner's. */
@@ -142,11 +152,18 @@ export function captureCase(c: ExampleCase): CapturedCase {
       case 'kubectl-legacy-plugin':
         runOk('kubectl', ['kustomize', '--enable-alpha-plugins', pkg], { env: { ...env, KUSTOMIZE_PLUGIN_HOME: pluginHome } });
         break;
+      case 'helm3-post-renderer':
+        runOk(goTool('helm3'), ['template', c.how.release, join(pkg, c.how.chart), '--post-renderer', join(bin, 'proxy-private-images')], { env });
+        break;
+      case 'kustomize-helm':
+        runOk(goTool('kustomize'), ['build', '--enable-helm', '--helm-command', goTool('helm3'), '--enable-alpha-plugins', '--enable-exec', pkg], { env });
+        break;
     }
     const runs = readdirSync(out).filter((f) => f.endsWith('.stdin'));
     if (runs.length !== 1) throw new Error(`${c.example}: expected the function to run once, it ran ${runs.length} times`);
     const stable = (text: string): string => text.split(join(root, 'x', 'y')).join('/packages');
-    const config = existsSync(join(out, '0.config')) ? stable(readFileSync(join(out, '0.config'), 'utf8')) : undefined;
+    const configFile = c.how.tool === 'helm3-post-renderer' ? join(EXAMPLES, c.example, c.how.config) : join(out, '0.config');
+    const config = existsSync(configFile) ? stable(readFileSync(configFile, 'utf8')) : undefined;
     const env0 = [...readFileSync(join(out, '0.env'), 'utf8').split('\n').filter(Boolean).map(stable), ...extraEnv];
     return {
       'input.yaml': stable(readFileSync(join(out, '0.stdin'), 'utf8')),
@@ -162,6 +179,7 @@ export function captureCase(c: ExampleCase): CapturedCase {
 export function checkTools(): void {
   ensureKrmTools();
   goTool('kustomize');
+  goTool('helm3');
 }
 
 /** The files of `captured` that differ from test/testdata/<case>/ (missing files count; extra capture files are listed too). */
