@@ -28,6 +28,7 @@ export function failureReport(results: readonly Result[]): Result[] {
 }
 
 export const REDACTED = '<redacted>';
+const MIN_REDACTED_LENGTH = 4;
 
 /**
  * Redaction works on values, before anything is serialised: each string a result or message holds has every
@@ -45,7 +46,9 @@ export function redactor(secrets: readonly (string | undefined)[]): (text: strin
     needles.add(Buffer.from(s).toString('base64'));
     needles.add(Buffer.from(`${s}:${s}`).toString('base64'));
   }
-  const list = [...needles].filter((n) => n.length > 0).sort((a, b) => b.length - a.length);
+  // Shorter than 4 characters is no secret worth garbling every message for (`x` would hit most words); a real
+  // license id is far longer, and messages never quote it in the first place.
+  const list = [...needles].filter((n) => n.length >= MIN_REDACTED_LENGTH).sort((a, b) => b.length - a.length);
   if (list.length === 0) return (text) => text;
   return (text) => {
     let out = text;
