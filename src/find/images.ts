@@ -71,12 +71,14 @@ export function findImages(objects: readonly InputObject[], fieldSpecs: readonly
   for (const object of objects) {
     const { ref } = object;
     const specPath = podSpecPath(ref.apiVersion!, ref.kind!);
+    // an object that is itself anchored may be seen again through an alias
+    const root = deref(object.node, undefined, aliases)!;
     if (specPath) {
-      const podSpec = asMap(lookupPath(object.node, specPath, undefined, aliases));
+      const podSpec = asMap(lookupPath(object.node, specPath, root.ctx, aliases));
       if (podSpec) collectPodSpec(object, podSpec, specPath, aliases, out);
     }
     for (const spec of fieldSpecs) {
-      if (matchesSpec(spec, ref.apiVersion!, ref.kind!)) walkPath(object, { node: object.node, ctx: undefined }, spec.path.split('/'), [], undefined, aliases, out);
+      if (matchesSpec(spec, ref.apiVersion!, ref.kind!)) walkPath(object, root, spec.path.split('/'), [], undefined, aliases, out);
     }
   }
   return out;

@@ -106,3 +106,14 @@ describe('one plan: what the old writers lost (issue 10)', () => {
     assert.ok(!out.stderr.includes(LICENSE));
   });
 });
+
+describe('one plan: objects that are anchors themselves', () => {
+  it('an anchored Deployment whose copy sits in a ConfigMap is not edited in place (the copy would change too)', async () => {
+    const items =
+      '- &dep {apiVersion: apps/v1, kind: Deployment, metadata: {name: a}, spec: {template: {spec: {containers: [{name: c, image: quay.io/org/api:1}]}}}}\n' +
+      '- {apiVersion: v1, kind: ConfigMap, metadata: {name: cm}, data: {copy: *dep}}\n';
+    const out = await runFn(RL(items));
+    assert.equal(out.exitCode, 1, out.stderr);
+    assert.equal(out.parsed.results[0].tags.code, 'FIELD_SHARED');
+  });
+});
