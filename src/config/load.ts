@@ -7,6 +7,7 @@
 import { FnError } from '../errors.js';
 import { normaliseGlob } from '../decide/policy.js';
 import { DEFAULT_PROBE_SETTINGS } from '../probe/types.js';
+import { describeValue, quote } from '../text/quote.js';
 import { CONFIG_API_VERSION, CONFIG_KIND, DEFAULTS, type Config } from './config.js';
 import { validateFunctionConfig, type SchemaError } from './validate.js';
 import schema from '../../functionconfig/proxy-private-images.v1alpha1.schema.json' with { type: 'json' };
@@ -16,12 +17,27 @@ type Json = Record<string, unknown>;
 /** Turns the functionConfig object (already plain JS) plus CLI overrides into a Config. */
 export function loadConfig(functionConfig: Json | undefined, overrides: Json = {}): Config {
   const raw = merge(toTyped(functionConfig), overrides);
+  const nonFinite = nonFiniteNumbers(raw);
+  if (nonFinite.length > 0) {
+    throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${nonFinite[0]}${nonFinite.length > 1 ? ` (and ${nonFinite.length - 1} more)` : ''}`, nonFinite);
+  }
   const errors = validateFunctionConfig(raw);
   if (errors.length > 0) {
     const lines = errors.map(describeSchemaError);
     throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${lines[0]}${lines.length > 1 ? ` (and ${lines.length - 1} more)` : ''}`, lines);
   }
   return withDefaults(raw as unknown as TypedConfig);
+}
+
+/**
+ * YAML has `.inf` and `.nan`; JSON Schema would only say "must be number" of them. Every number in the config must be
+ * finite, wherever it is (the schema then checks ranges and integers).
+ */
+function nonFiniteNumbers(value: unknown, path = ''): string[] {
+  if (typeof value === 'number') return Number.isFinite(value) ? [] : [`${path || 'functionConfig'} must be a finite number, got ${String(value)}`];
+  if (Array.isArray(value)) return value.flatMap((v, i) => nonFiniteNumbers(v, `${path}[${i}]`));
+  if (isPlainObject(value)) return Object.entries(value).flatMap(([k, v]) => nonFiniteNumbers(v, path ? `${path}.${k}` : k));
+  return [];
 }
 
 /** A `ProxyPrivateImages` object as given, a ConfigMap mapped onto that shape, or an empty one. */
@@ -32,7 +48,7 @@ function toTyped(fc: Json | undefined): Json {
   const apiVersion = fc['apiVersion'];
   if (kind === CONFIG_KIND) {
     if (apiVersion !== CONFIG_API_VERSION) {
-      throw new FnError('CONFIG_INVALID', `invalid functionConfig: apiVersion must be ${CONFIG_API_VERSION}, got ${JSON.stringify(apiVersion)}`);
+      throw new FnError('CONFIG_INVALID', `invalid functionConfig: apiVersion must be ${CONFIG_API_VERSION}, got ${describeValue(apiVersion)}`);
     }
     // kpt and kustomize add their own annotations; metadata is otherwise ours to ignore.
     return fc;
@@ -45,7 +61,7 @@ function toTyped(fc: Json | undefined): Json {
 }
 
 function describe(v: unknown): string {
-  return v === undefined ? '(none)' : JSON.stringify(v);
+  return describeValue(v);
 }
 
 /** `kpt fn eval -- appSlug=x proxy.host=y images.private=a,b`: every value arrives as a string. */
@@ -56,7 +72,7 @@ export function fromConfigMap(data: unknown): Json {
   for (const [key, value] of Object.entries(data as Json)) {
     const path = key.split('.');
     const prop = schemaAt(path);
-    if (!prop) throw new FnError('CONFIG_INVALID', `invalid functionConfig: unknown field ${JSON.stringify(key)} in ConfigMap data`);
+    if (!prop) throw new FnError('CONFIG_INVALID', `invalid functionConfig: unknown field ${quote(key)} in ConfigMap data`);
     if (typeof value !== 'string') throw new FnError('CONFIG_INVALID', `invalid functionConfig: ConfigMap data ${key} must be a string`);
     setPath(out, path, fromString(value, prop, key));
   }
@@ -92,11 +108,11 @@ function fromString(value: string, prop: SchemaNode, key: string): unknown {
     case 'boolean':
       if (value === 'true') return true;
       if (value === 'false') return false;
-      throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be true or false, got ${JSON.stringify(value)}`);
+      throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be true or false, got ${quote(value)}`);
     case 'integer':
     case 'number': {
       const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n)) throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be a number, got ${JSON.stringify(value)}`);
+      if (value.trim() === '' || !Number.isFinite(n)) throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be a number, got ${quote(value)}`);
       return n;
     }
     case 'array':
@@ -141,7 +157,7 @@ function describeSchemaError(e: SchemaError): string {
   const at = path === '' ? '' : path;
   switch (e.keyword) {
     case 'additionalProperties': {
-      const extra = String(e.params['additionalProperty']);
+      const extra = quoteKey(String(e.params['additionalProperty']));
       return `unknown field ${at ? `${at}.` : ''}${extra}`;
     }
     case 'required':
@@ -153,6 +169,11 @@ function describeSchemaError(e: SchemaError): string {
     default:
       return `${at || 'functionConfig'} ${e.message ?? 'is invalid'}`;
   }
+}
+
+/** A field name as written, for `unknown field ...`: bare when it is a plain name, quoted and cut otherwise. */
+function quoteKey(key: string): string {
+  return /^[A-Za-z0-9_.-]{1,64}$/.test(key) ? key : quote(key);
 }
 
 interface TypedConfig {

@@ -8,7 +8,7 @@ import { ping, type PingResult } from './ping.js';
 import type { RegistryTarget } from './policy.js';
 import { realClock, type Clock, type RetryContext } from './retry.js';
 import { TokenSource } from './token.js';
-import type { ProbeOutcome, ProbeSettings, Prober } from './types.js';
+import { secondsToMs, type ProbeOutcome, type ProbeSettings, type Prober } from './types.js';
 import type { Dispatcher } from 'undici';
 
 export interface ProberOptions {
@@ -48,7 +48,7 @@ export class RegistryProber implements Prober {
   ) {
     this.clock = options.clock ?? realClock;
     this.http = new Http({
-      timeoutMs: settings.timeoutSeconds * 1000,
+      timeoutMs: secondsToMs(settings.timeoutSeconds),
       ...(settings.caFile !== undefined && { caFile: settings.caFile }),
       ...(options.dispatcher && { dispatcher: options.dispatcher }),
       ...(options.onConnect && { onConnect: options.onConnect }),
@@ -65,7 +65,7 @@ export class RegistryProber implements Prober {
     const out = new Map<string, ProbeOutcome>();
     if (unique.size === 0) return out;
     const started = this.clock.now();
-    const deadlineMs = this.settings.deadlineSeconds * 1000;
+    const deadlineMs = secondsToMs(this.settings.deadlineSeconds);
     const controller = new AbortController();
     this.retry = {
       retries: Math.max(0, this.settings.retries),

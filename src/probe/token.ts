@@ -2,6 +2,7 @@ import type { Challenge } from './challenge.js';
 import { printable, type Http } from './http.js';
 import { refusal, type RegistryTarget } from './policy.js';
 import { withRetries, type RetryContext } from './retry.js';
+import { quote } from '../text/quote.js';
 
 /** Anonymous Bearer tokens (Docker token auth): GET <realm>?service=...&scope=repository:<repo>:pull. */
 export type TokenResult =
@@ -41,7 +42,7 @@ export class TokenSource {
     try {
       url = new URL(realm);
     } catch {
-      return { kind: 'inconclusive', reason: `Bearer realm ${JSON.stringify(realm.slice(0, 200))} is not a URL` };
+      return { kind: 'inconclusive', reason: `Bearer realm ${quote(realm)} is not a URL` };
     }
     const no = refusal(url, registry, 'realm');
     if (no) return { kind: 'inconclusive', reason: no };
