@@ -9,7 +9,7 @@ import { parseAllDocuments, parseDocument } from 'yaml';
 import { parseCli, USAGE } from './cli/args.js';
 import { isLegacyPluginInvocation, runOnStream } from './cli/legacy-plugin.js';
 import { policyFirst } from './cli/policy-prober.js';
-import { withDecisionCache } from './probe/cached.js';
+import { withDecisionCache } from './probe/cached-prober.js';
 import { loadConfig } from './config/load.js';
 import { createPolicy } from './decide/policy.js';
 import { FnError } from './errors.js';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { rootCertificates } from 'node:tls';
 import { Agent, EnvHttpProxyAgent, buildConnector, type Dispatcher } from 'undici';
-import { forbiddenResolved, refusal, type RegistryTarget } from './policy.js';
+import { forbiddenResolved, refusal, type RegistryTarget } from './egress.js';
 
 /** The only module that talks to undici. */
 

@@ -1,6 +1,6 @@
 import type { ImageRef } from '../reference/parse.js';
 import type { Http } from './http.js';
-import type { RegistryTarget } from './policy.js';
+import type { RegistryTarget } from './egress.js';
 import { withRetries, type Attempted, type RetryContext } from './retry.js';
 
 /** Every manifest type a runtime accepts; distribution hides OCI manifests from clients that omit the OCI types. */

@@ -5,7 +5,7 @@ import { Http, printable, type ConnectHook, type LookupHook } from './http.js';
 import { Limiter } from './limit.js';
 import { fetchManifest, manifestUrl } from './manifest.js';
 import { ping, type PingResult } from './ping.js';
-import type { RegistryTarget } from './policy.js';
+import type { RegistryTarget } from './egress.js';
 import { realClock, type Clock, type RetryContext } from './retry.js';
 import { TokenSource } from './token.js';
 import { secondsToMs, type ProbeOutcome, type ProbeSettings, type Prober } from './types.js';

@@ -1,6 +1,6 @@
 import type { Challenge } from './challenge.js';
 import { printable, type Http } from './http.js';
-import { refusal, type RegistryTarget } from './policy.js';
+import { refusal, type RegistryTarget } from './egress.js';
 import { withRetries, type RetryContext } from './retry.js';
 import { quote } from '../text/quote.js';
 

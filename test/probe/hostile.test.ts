@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { LookupAddress } from 'node:dns';
 import { createProber, DEFAULT_PROBE_SETTINGS, type ProbeOutcome, type ProberOptions } from '../../src/probe/index.js';
-import { forbiddenResolved } from '../../src/probe/policy.js';
+import { forbiddenResolved } from '../../src/probe/egress.js';
 import { parseReference } from '../../src/reference/parse.js';
 import { bearerChallenge, ok, redirect, registryThat, startMisbehaving, type Handler, type Misbehaving } from '../support/misbehaving.js';
 

@@ -166,7 +166,7 @@ describe('probe: real registries on loopback', function () {
 
     it('stays a valid file when several processes write it at once', async () => {
       const cacheFile = join(tmp, 'shared.json');
-      const cacheModule = fileURLToPath(new URL('../../src/probe/cache.ts', import.meta.url));
+      const cacheModule = fileURLToPath(new URL('../../src/probe/decision-cache-file.ts', import.meta.url));
       const script = join(tmp, 'writer.mts');
       writeFileSync(
         script,

@@ -5,7 +5,7 @@
  * Inconclusive answers are never stored.
  */
 import { formatReference, type ImageRef } from '../reference/parse.js';
-import { DecisionCache } from './cache.js';
+import { DecisionCache } from './decision-cache-file.js';
 import type { Clock } from './retry.js';
 import type { Prober, ProbeOutcome, ProbeSettings } from './types.js';
 

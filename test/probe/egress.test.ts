@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { addressClass, refusal, type RegistryTarget } from '../../src/probe/policy.js';
+import { addressClass, refusal, type RegistryTarget } from '../../src/probe/egress.js';
 
 const httpsRegistry: RegistryTarget = { scheme: 'https', hostname: 'registry.example.com' };
 const loopbackHttp: RegistryTarget = { scheme: 'http', hostname: '127.0.0.1' };
