@@ -3,13 +3,14 @@ import { bearerOf, parseChallenges, type Challenge } from './challenge.js';
 import { classifyStatus } from './classify.js';
 import { Http, printable, type ConnectHook, type LookupHook } from './http.js';
 import { Limiter } from './limit.js';
-import { fetchManifest, manifestUrl } from './manifest.js';
+import { fetchManifest, manifestUrl, notAManifest } from './manifest.js';
 import { ping, type PingResult } from './ping.js';
 import type { RegistryTarget } from './egress.js';
 import { realClock, type Clock, type RetryContext } from './retry.js';
 import { TokenSource } from './token.js';
 import { secondsToMs, type ProbeOutcome, type ProbeSettings, type Prober } from './types.js';
 import type { Dispatcher } from 'undici';
+import { cleanText } from '../text/quote.js';
 
 export interface ProberOptions {
   /** Use this undici dispatcher instead of the prober's own Agent (connect/lookup/env/caFile then do not apply). */
@@ -163,8 +164,16 @@ export class RegistryProber implements Prober {
         return { verdict: 'private', reason: `${where} answered 401${after}${basic}${detail}` };
       }
       switch (classifyStatus(r.status)) {
-        case 'public':
+        case 'public': {
+          const type = notAManifest(r.headers['content-type']);
+          if (type !== undefined) {
+            return {
+              verdict: 'inconclusive',
+              reason: `${where} answered ${r.status} ${clean(type)}${after}, not a manifest: a captive portal or proxy page?`,
+            };
+          }
           return { verdict: 'public', reason: `${where} answered ${r.status}${after}` };
+        }
         case 'private':
           return { verdict: 'private', reason: `${where} answered ${r.status}${after}` };
         case 'private-404':
@@ -185,8 +194,7 @@ export class RegistryProber implements Prober {
 
 /** Registry-supplied text in a reason: one line, printable, short. */
 function clean(s: string): string {
-  const t = s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return t.length > 100 ? `${t.slice(0, 100)}...` : t;
+  return cleanText(s, 100);
 }
 
 function tokenKey(c: Challenge, scope: string): string {

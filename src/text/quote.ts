@@ -36,3 +36,9 @@ export function describeValue(value: unknown, max = EXCERPT_LENGTH): string {
   const safe = text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return safe.length > max ? `${safe.slice(0, max)}... (${safe.length} characters)` : safe;
 }
+
+/** Text from elsewhere (a registry's header) inside a sentence: unsafe characters as spaces, one line, at most `max`. */
+export function cleanText(value: string, max = 100): string {
+  const t = value.replace(UNSAFE, ' ').replace(/ {2,}/g, ' ').trim();
+  return t.length > max ? `${t.slice(0, max)}...` : t;
+}

@@ -108,9 +108,9 @@ export function flaky(failures: number, first: Handler, then: Handler = ok): Han
 /** Accepts the request and never answers. */
 export const hang: Handler = () => {};
 
-/** 200 with a body that never ends (for GETs). */
-export const endlessBody: Handler = (_req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json' });
+/** 200 with a body that never ends (for GETs); a manifest media type on manifest paths, JSON elsewhere. */
+export const endlessBody: Handler = (req, res) => {
+  res.writeHead(200, { 'content-type': req.url?.includes('/manifests/') ? 'application/vnd.oci.image.manifest.v1+json' : 'application/json' });
   const chunk = Buffer.alloc(16 * 1024, 0x61);
   const t = setInterval(() => {
     if (!res.destroyed) res.write(chunk);
