@@ -5,7 +5,7 @@ import { Http, printable, type ConnectHook, type LookupHook } from './http.js';
 import { Limiter } from './limit.js';
 import { fetchManifest, manifestUrl, notAManifest } from './manifest.js';
 import { ping, type PingResult } from './ping.js';
-import type { RegistryTarget } from './egress.js';
+import type { ClassOverride, RegistryTarget } from './egress.js';
 import { realClock, type Clock, type RetryContext } from './retry.js';
 import { TokenSource } from './token.js';
 import { secondsToMs, type ProbeOutcome, type ProbeSettings, type Prober } from './types.js';
@@ -19,6 +19,8 @@ export interface ProberOptions {
   readonly onConnect?: ConnectHook;
   /** DNS lookup used for host names (default node:dns lookup). */
   readonly lookup?: LookupHook;
+  /** Tests: class some addresses otherwise (127.0.0.2 as public), to exercise the egress rules on loopback. */
+  readonly classifyAddress?: ClassOverride;
   /** Environment for HTTPS_PROXY/HTTP_PROXY/NO_PROXY (default process.env). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly clock?: Clock;
@@ -54,6 +56,7 @@ export class RegistryProber implements Prober {
       ...(options.dispatcher && { dispatcher: options.dispatcher }),
       ...(options.onConnect && { onConnect: options.onConnect }),
       ...(options.lookup && { lookup: options.lookup }),
+      ...(options.classifyAddress && { classifyAddress: options.classifyAddress }),
       ...(options.env && { env: options.env }),
     });
     this.global = new Limiter(Math.max(1, settings.concurrency));

@@ -49,7 +49,7 @@ export class TokenSource {
     if (service !== '') url.searchParams.set('service', service);
     url.searchParams.set('scope', scope);
     const where = `GET ${printable(url)}`;
-    const { result, failed } = await withRetries('GET', () => this.http.send({ method: 'GET', url, readBody: true, registry, signal: ctx.signal, headers: { accept: 'application/json' } }), ctx);
+    const { result, failed } = await withRetries('GET', () => this.http.send({ method: 'GET', url, readBody: true, registry, purpose: 'realm', signal: ctx.signal, headers: { accept: 'application/json' } }), ctx);
     if (failed) return { kind: 'inconclusive', reason: `token request: ${failed}` };
     if (result.kind !== 'response') return { kind: 'inconclusive', reason: `token request ${where} failed` };
     if (result.status === 401 || result.status === 403) {
