@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'INPUT_TOO_LARGE'
   | 'CONFIG_INVALID'
   | 'CONFIG_LICENSE_MISSING'
+  | 'CACHE_FILE_REFUSED'
   | 'USAGE';
 
 /**

@@ -53,6 +53,7 @@ export async function run(input: string, deps: RunDeps, options: RunOptions = {}
     const license = findLicense(config, rl.items, deps.env);
     redact = redactor([license.id, deps.env['LICENSE_ID'], config.licenseId]);
     const { edits, results } = await transform(rl, config, license.id, license.items, () => (prober ??= deps.createProber(config.probe)));
+    for (const message of prober?.warnings?.() ?? []) results.push({ severity: 'warning', message });
     const safe = results.map((r) => redactResult(r, redact));
     const failed = exitCodeOf(safe) === 1;
     // A failed run changes nothing, so it reports no rewrites: errors first, then warnings (kpt shows 4 result lines).

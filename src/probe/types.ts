@@ -32,6 +32,8 @@ export interface ProbeSettings {
 /** Decides many images at once; keyed by `formatReference(ref)`. Never throws for a registry's failure. */
 export interface Prober {
   probeAll(refs: readonly ImageRef[]): Promise<Map<string, ProbeOutcome>>;
+  /** Warnings about the run that belong to no image (a dropped cache entry, decisions that could not be cached). */
+  warnings?(): readonly string[];
   close(): Promise<void>;
 }
 
