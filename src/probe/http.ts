@@ -62,9 +62,10 @@ export type HttpResult =
   | { readonly kind: 'failure'; readonly cause: string; readonly retryable: boolean; readonly url: URL }
   | { readonly kind: 'refused'; readonly reason: string; readonly url: URL; readonly egress?: EgressRefusal };
 
-/** `https://host/path` without query string or fragment: safe to print. */
+/** `https://host/path` without query string or fragment, the path cut at 200 characters: safe to print. */
 export function printable(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`;
+  const path = url.pathname.length > 200 ? `${url.pathname.slice(0, 200)}...` : url.pathname;
+  return `${url.protocol}//${url.host}${path}`;
 }
 
 interface Pool {

@@ -141,6 +141,21 @@ describe('bounded: quoted input in messages', () => {
     assert.match(r.stderr, /\(1048590 characters\): repository name longer than 255 characters/);
   });
 
+  it('a registry URL in a reason has its path cut (a redirect to a 5,000-character path; found by the fuzz target)', async () => {
+    const s = await startMisbehaving(
+      registryThat((req, res) => void (req.url?.includes('/manifests/') ? res.writeHead(308, { location: `/${'a'.repeat(5000)}` }) : res.writeHead(500)).end()),
+    );
+    const prober = createProber({ ...DEFAULT_PROBE_SETTINGS, retries: 0, insecureRegistries: [s.host] }, { env: {} });
+    try {
+      const o = [...(await prober.probeAll([parseReference(`${s.host}/org/app:1`)])).values()][0]!;
+      assert.ok(o.reason.length < 600, `a reason of ${o.reason.length} characters`);
+      assert.match(o.reason, /a{100}\.\.\./);
+    } finally {
+      await prober.close();
+      await s.stop();
+    }
+  });
+
   it('a long ConfigMap value or key is cut in the error', () => {
     const fc = (data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', data: { appSlug: 'a', ...data } });
     for (const data of <Record<string, string>[]>[{ 'probe.retries': 'x'.repeat(100_000) }, { ['k'.repeat(100_000)]: '1' }, { proxyPublicImages: 'y'.repeat(100_000) }]) {
