@@ -1,5 +1,5 @@
 # proxy-private-images as a KRM function container image (kpt `image:`, kustomize `container:`, Argo CD, CI).
-# Build:  docker build -t ghcr.io/proxy-private-images/proxy-private-images:dev .
+# Build:  docker build --build-arg VERSION=0.1.0 -t ghcr.io/proxy-private-images/proxy-private-images:0.1.0 .
 # Run:    docker run -i --rm --network host -e LICENSE_ID IMAGE < resourcelist.yaml
 ARG NODE_IMAGE=docker.io/library/node:22-bookworm-slim
 

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // Benchmarks for proxy-private-images. `npm run bench` builds, then runs this.
 //
-//   node bench/run.mjs [--only=cold,throughput,probe] [--quick] [--strict]
+//   node bench/run.mjs [--only=cold,throughput,probe,probe-tls] [--quick] [--strict]
 //
 // Sections: cold start, throughput (1k and 10k workloads), probing (200 images on
-// 5 loopback registries behind 50 ms delaying proxies). Prints a table with every
+// 5 loopback registries behind 50 ms delaying proxies: plain HTTP/1.1, and TLS with
+// HTTP/2 behind a TCP-level delay that handshakes pay too). Prints a table with every
 // ratio, its target and met / not met, and writes bench/results.json.
 // Everything runs on loopback; every process started is stopped at the end.
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, mkdirSync, existsSync, statSync } from 'node:fs';
+import https from 'node:https';
+import tls from 'node:tls';
 import { tmpdir, cpus, availableParallelism, totalmem, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +18,8 @@ import { spawnSync } from 'node:child_process';
 import { run, ensureTools, killAll, median } from './lib/proc.mjs';
 import { generate, kustomizationYaml, LICENSE_ID, APP_SLUG, PROXY_HOST } from './lib/workload.mjs';
 import { startDelayProxy } from './lib/delay-proxy.mjs';
-import { makeSeedStorage, cloneStorage, startRegistry, makeHtpasswd } from './lib/registries.mjs';
+import { makeSeedStorage, cloneStorage, startRegistry, makeHtpasswd, makeCA, accessLogRequests } from './lib/registries.mjs';
+import { startTcpDelayProxy } from './lib/tcp-delay-proxy.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -29,7 +33,7 @@ const opt = (name, dflt) => {
   return a ? a.slice(name.length + 3) : dflt;
 };
 const QUICK = flag('quick');
-const ONLY = new Set(opt('only', 'cold,throughput,probe').split(','));
+const ONLY = new Set(opt('only', 'cold,throughput,probe,probe-tls').split(','));
 const STRICT = flag('strict');
 
 const COLD_RUNS = QUICK ? 5 : 15;
@@ -38,6 +42,7 @@ const KUSTOMIZE_10K_TIMEOUT_MS = 60_000;
 const PROBE_DELAY_MS = 50;
 const PROBE_CONCURRENCY = 16;
 const SKOPEO_SAMPLE = 20;
+const TLS_RUNS = QUICK ? 1 : 3;
 
 const started = Date.now();
 const tmp = mkdtempSync(join(tmpdir(), 'ppi-bench-'));
@@ -303,6 +308,66 @@ async function throughput() {
   results.sections.throughput = { sizes: perSize, scale10kOver1k: scale, floorScale10kOver1k: floorScale };
 }
 
+
+// ---------------------------------------------------------------- probing, shared setup
+// 5 registries x 40 images; registries 3 and 4 need a login (htpasswd), so their images are private.
+const PROBE_REGISTRIES = 5;
+const PROBE_PER_REGISTRY = 40;
+const privateRegistry = (r) => r >= 3;
+const registryImages = (r) =>
+  Array.from({ length: PROBE_PER_REGISTRY }, (_, j) => ({ repo: `team-${j % 4}/app-${String(j).padStart(2, '0')}`, tag: `v1.${j}.${r}` }));
+
+let seeded;
+/** One tiny image pushed once (umoci + skopeo) and an htpasswd file, shared by both probing sections. */
+function probeSeed() {
+  seeded ??= (async () => {
+    const dir = join(tmp, 'probe-seed');
+    mkdirSync(dir, { recursive: true });
+    log('probe: pushing the seed image');
+    return { seed: await makeSeedStorage(dir), htpasswd: makeHtpasswd(join(dir, 'htpasswd'), 'bench', 'bench-password') };
+  })();
+  return seeded;
+}
+
+/** 100 Deployments, two containers each (every image once), and a functionConfig with `probeLines` added. */
+function probeResourceList(images, probeLines) {
+  const items = [];
+  for (let i = 0; i < images.length; i += 2) {
+    items.push(
+      [
+        '- apiVersion: apps/v1',
+        '  kind: Deployment',
+        '  metadata:',
+        `    name: app-${i}`,
+        '    namespace: probe',
+        '  spec:',
+        '    template:',
+        '      spec:',
+        '        containers:',
+        `        - name: a`,
+        `          image: ${images[i].ref}`,
+        `        - name: b`,
+        `          image: ${images[i + 1].ref}`,
+      ].join('\n'),
+    );
+  }
+  return [
+    'apiVersion: config.kubernetes.io/v1',
+    'kind: ResourceList',
+    'items:',
+    ...items,
+    'functionConfig:',
+    '  apiVersion: fn.proxy-private-images.dev/v1alpha1',
+    '  kind: ProxyPrivateImages',
+    '  metadata: {name: bench}',
+    `  appSlug: ${APP_SLUG}`,
+    '  probe:',
+    `    concurrency: ${PROBE_CONCURRENCY}`,
+    ...probeLines,
+    '',
+  ].join('\n');
+}
+
 // ---------------------------------------------------------------- probing
 async function probing() {
   ensureTools([
@@ -314,20 +379,12 @@ async function probing() {
   const dir = join(tmp, 'probe');
   mkdirSync(dir, { recursive: true });
   const setupStart = Date.now();
-  log('probe: pushing the seed image');
-  const seed = await makeSeedStorage(dir);
-  const htpasswd = makeHtpasswd(join(dir, 'htpasswd'), 'bench', 'bench-password');
-
-  // 5 registries x 40 images; registries 3 and 4 need a login (htpasswd), so their images are private.
-  const REGISTRIES = 5;
-  const PER = 40;
-  const privateRegistry = (r) => r >= 3;
+  const { seed, htpasswd } = await probeSeed();
   const proxies = [];
   const shared = { inflight: 0, maxInflight: 0, events: [] };
   const images = []; // { ref, registry, private }
-  for (let r = 0; r < REGISTRIES; r++) {
-    const list = [];
-    for (let j = 0; j < PER; j++) list.push({ repo: `team-${j % 4}/app-${String(j).padStart(2, '0')}`, tag: `v1.${j}.${r}` });
+  for (let r = 0; r < PROBE_REGISTRIES; r++) {
+    const list = registryImages(r);
     const storageDir = join(dir, `store-${r}`);
     cloneStorage(seed, storageDir, list);
     const reg = await startRegistry({ dir: join(dir, `registry-${r}`), storageDir, htpasswd: privateRegistry(r) ? htpasswd : undefined });
@@ -353,47 +410,9 @@ async function probing() {
   const setupMs = Date.now() - setupStart;
   log(`probe: 5 registries, ${images.length} images ready in ${(setupMs / 1000).toFixed(1)} s`);
 
-  // 100 Deployments, two containers each: every image appears once.
-  const items = [];
-  for (let i = 0; i < images.length; i += 2) {
-    items.push(
-      [
-        '- apiVersion: apps/v1',
-        '  kind: Deployment',
-        '  metadata:',
-        `    name: app-${i}`,
-        '    namespace: probe',
-        '  spec:',
-        '    template:',
-        '      spec:',
-        '        containers:',
-        `        - name: a`,
-        `          image: ${images[i].ref}`,
-        `        - name: b`,
-        `          image: ${images[i + 1].ref}`,
-      ].join('\n'),
-    );
-  }
   const cacheFile = join(dir, 'probe-cache.json');
-  const rl = [
-    'apiVersion: config.kubernetes.io/v1',
-    'kind: ResourceList',
-    'items:',
-    ...items,
-    'functionConfig:',
-    '  apiVersion: fn.proxy-private-images.dev/v1alpha1',
-    '  kind: ProxyPrivateImages',
-    '  metadata: {name: bench}',
-    `  appSlug: ${APP_SLUG}`,
-    '  probe:',
-    `    concurrency: ${PROBE_CONCURRENCY}`,
-    `    cacheFile: ${cacheFile}`,
-    '    insecureRegistries:',
-    ...proxies.map((p) => `    - "${p.host}"`),
-    '',
-  ].join('\n');
   const rlFile = join(dir, 'rl.yaml');
-  writeFileSync(rlFile, rl);
+  writeFileSync(rlFile, probeResourceList(images, [`    cacheFile: ${cacheFile}`, '    insecureRegistries:', ...proxies.map((p) => `    - "${p.host}"`)]));
   const expectedPrivate = images.filter((i) => i.private).length;
 
   const total = () => proxies.reduce((a, p) => a + p.count, 0);
@@ -487,7 +506,7 @@ async function probing() {
 
   results.sections.probe = {
     images: images.length,
-    registries: REGISTRIES,
+    registries: PROBE_REGISTRIES,
     privateImages: expectedPrivate,
     delayMs: PROBE_DELAY_MS,
     concurrency: PROBE_CONCURRENCY,
@@ -516,6 +535,184 @@ async function probing() {
   rows.push(['probe', '', '', 'speed-up vs skopeo loop', (skopeoExtrapolatedMs / r1.wallMs).toFixed(1) + 'x', '(no target)', '']);
   rows.push(['probe', `function, empty cache, +${PROBE_DELAY_MS} ms per new connection (${tl3.connections} connections)`, fmtMs(r3.wallMs), 'vs ideal', (r3.wallMs / ideal).toFixed(2) + 'x', '(no target)', '']);
   rows.push(['probe', 'function, cached', fmtMs(r2.wallMs), 'requests at proxies', String(requests2), '== 0', okC]);
+}
+
+// ---------------------------------------------------------------- probing over TLS and HTTP/2
+// The same 200 images on 5 registries, now served over TLS (a CA made here, passed as
+// probe.caFile), each behind a TCP-level proxy that delays every packet by half of 50 ms each
+// way and holds a new connection's first bytes one round trip (lib/tcp-delay-proxy.mjs), so
+// TCP and TLS handshakes cost what they would on a network 50 ms away. Requests are counted in
+// the registries' access logs (the proxy only sees encrypted bytes), with their protocol.
+async function probingTls() {
+  ensureTools([
+    { bin: 'docker-registry', pkg: 'docker-registry' },
+    { bin: 'skopeo', pkg: 'skopeo' },
+    { bin: 'umoci', pkg: 'umoci' },
+    { bin: 'htpasswd', pkg: 'apache2-utils' },
+    { bin: 'openssl', pkg: 'openssl' },
+  ]);
+  const dir = join(tmp, 'probe-tls');
+  mkdirSync(dir, { recursive: true });
+  const setupStart = Date.now();
+  const { seed, htpasswd } = await probeSeed();
+  const ca = makeCA(join(dir, 'ca'));
+
+  /** 5 TLS registries (HTTP/2 on or off) behind delaying TCP proxies, and the resource list probing them. */
+  const setUp = async (name, http2) => {
+    const shared = {};
+    const regs = [];
+    const proxies = [];
+    const images = [];
+    for (let r = 0; r < PROBE_REGISTRIES; r++) {
+      const list = registryImages(r);
+      const storageDir = join(dir, `${name}-store-${r}`);
+      cloneStorage(seed, storageDir, list);
+      const reg = await startRegistry({ dir: join(dir, `${name}-registry-${r}`), storageDir, htpasswd: privateRegistry(r) ? htpasswd : undefined, tls: ca, http2, accessLog: true });
+      cleanups.push(() => reg.stop());
+      const proxy = await startTcpDelayProxy({ upstreamPort: reg.port, rttMs: PROBE_DELAY_MS, shared });
+      cleanups.push(() => proxy.close());
+      regs.push(reg);
+      proxies.push(proxy);
+      for (const { repo, tag } of list) images.push({ ref: `${proxy.host}/${repo}:${tag}`, registry: r, private: privateRegistry(r) });
+    }
+    const rlFile = join(dir, `${name}-rl.yaml`);
+    writeFileSync(rlFile, probeResourceList(images, [`    caFile: ${ca.caFile}`]));
+    return { name, http2, shared, regs, proxies, images, rlFile };
+  };
+  const h2 = await setUp('h2', true);
+  const h1 = await setUp('h1', false);
+
+  // Sanity through the delaying proxies: a public image answers over TLS with the CA, a private one asks for a login.
+  const check = (img, want) =>
+    new Promise((resolve, reject) => {
+      const [host, ...rest] = img.ref.split('/');
+      const [repo, tag] = rest.join('/').split(':');
+      const [hostname, port] = host.split(':');
+      const req = https.request({ method: 'HEAD', hostname, port, path: `/v2/${repo}/manifests/${tag}`, ca: ca.ca, headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } }, (res) => {
+        res.resume();
+        if (res.statusCode !== want) reject(new Error(`probe-tls setup: HEAD ${img.ref} answered ${res.statusCode}, expected ${want}`));
+        else resolve();
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  for (const set of [h2, h1]) {
+    await check(set.images[0], 200);
+    await check(set.images[set.images.length - 1], 401);
+  }
+  // The TLS version the registries negotiate decides the handshake's round trips (1.3: one, 1.2: two).
+  const tlsVersion = await new Promise((resolve, reject) => {
+    const sock = tls.connect({ host: '127.0.0.1', port: h2.regs[0].port, ca: ca.ca, ALPNProtocols: ['h2', 'http/1.1'] }, () => {
+      const v = sock.getProtocol();
+      const alpn = sock.alpnProtocol;
+      sock.end();
+      resolve({ v, alpn });
+    });
+    sock.on('error', reject);
+  });
+  if (tlsVersion.alpn !== 'h2') throw new Error(`probe-tls: the registry offered ${tlsVersion.alpn} by ALPN, not h2`);
+  const handshakeRtts = 1 + (tlsVersion.v === 'TLSv1.3' ? 1 : 2);
+  const setupMs = Date.now() - setupStart;
+  log(`probe-tls: 2 x 5 TLS registries (${tlsVersion.v}, ALPN ${tlsVersion.alpn}) ready in ${(setupMs / 1000).toFixed(1)} s`);
+  const expectedPrivate = h2.images.filter((i) => i.private).length;
+
+  /** One run of the function against `set`: wall time, requests and protocols from the access logs, connections, timeline. */
+  const once = async (set, i) => {
+    set.proxies.forEach((p) => p.reset());
+    set.shared.connections = 0;
+    set.shared.firstAccept = undefined;
+    set.shared.lastByte = undefined;
+    const offsets = set.regs.map((r) => accessLogRequests(r.logFile).lines - 1);
+    const out = join(dir, `${set.name}-out-${i}.yaml`);
+    const t0 = performance.now();
+    const r = mustSucceed(await fnRun(set.rlFile, out, { timeoutMs: 120_000 }), `function probing over TLS (${set.name})`);
+    const rewritten = countProxiedImageLines(out);
+    if (rewritten !== expectedPrivate) throw new Error(`probe-tls (${set.name}): function rewrote ${rewritten} images, expected ${expectedPrivate}; see ${out}`);
+    await new Promise((res) => setTimeout(res, 100)); // let the registries flush their access logs
+    const logs = set.regs.map((reg, k) => accessLogRequests(reg.logFile, offsets[k]));
+    const byProtocol = {};
+    for (const l of logs) for (const [k, v] of Object.entries(l.byProtocol)) byProtocol[k] = (byProtocol[k] ?? 0) + v;
+    return {
+      ms: r.wallMs,
+      requests: logs.reduce((a, l) => a + l.count, 0),
+      byProtocol,
+      connections: set.proxies.map((p) => p.connections),
+      firstConnectionMs: set.shared.firstAccept === undefined ? null : +(set.shared.firstAccept - t0).toFixed(1),
+      lastByteMs: set.shared.lastByte === undefined ? null : +(set.shared.lastByte - t0).toFixed(1),
+    };
+  };
+
+  // the floor for any Node program's start on this machine, right now
+  const nodeTimes = [];
+  for (let i = 0; i < 5; i++) nodeTimes.push(mustSucceed(await run(process.execPath, ['-e', ''], {}), "node -e ''").wallMs);
+  const nodeMs = median(nodeTimes);
+  const runs = { h2: [], h1: [] };
+  log(`probe-tls: ${TLS_RUNS} interleaved runs of the function over TLS with HTTP/2 and with HTTP/1.1`);
+  for (let i = 0; i < TLS_RUNS; i++) {
+    const order = i % 2 ? [h1, h2] : [h2, h1];
+    for (const set of order) runs[set.name].push(await once(set, i));
+  }
+  const summary = (list) => {
+    const ms = median(list.map((x) => x.ms));
+    const mid = list.find((x) => x.ms === ms) ?? list[0];
+    return { ms, mid, all: list };
+  };
+  const s2 = summary(runs.h2);
+  const s1 = summary(runs.h1);
+  const ideal = (requests) => (handshakeRtts + requests / PROBE_CONCURRENCY) * PROBE_DELAY_MS;
+  const ideal2 = ideal(s2.mid.requests);
+  const ratio2 = s2.ms / ideal2;
+  const ratio1 = s1.ms / ideal(s1.mid.requests);
+  const conns = (x) => x.connections.reduce((a, b) => a + b, 0);
+  const protocols = (x) => Object.entries(x.byProtocol).map(([k, v]) => `${v} ${k}`).join(', ');
+  results.sections.probeTls = {
+    images: h2.images.length,
+    registries: PROBE_REGISTRIES,
+    rttMs: PROBE_DELAY_MS,
+    concurrency: PROBE_CONCURRENCY,
+    tls: tlsVersion,
+    handshakeRtts,
+    setupMs,
+    h2: { medianMs: s2.ms, idealMs: ideal2, ratio: ratio2, runs: runs.h2 },
+    h1: { medianMs: s1.ms, idealMs: ideal(s1.mid.requests), ratio: ratio1, runs: runs.h1 },
+  };
+  const okT = target('probe-tls: function time / ideal (handshakes + requests / concurrency x RTT), HTTP/2', ratio2, '<=', 1.3);
+  const okC = target('probe-tls: connections per registry over HTTP/2', Math.max(...s2.mid.connections), '==', 1);
+  rows.push(['probe-tls', `ideal: ${handshakeRtts} handshake RTTs (TCP + ${tlsVersion.v}) + ${s2.mid.requests} requests / ${PROBE_CONCURRENCY} x ${PROBE_DELAY_MS} ms`, fmtMs(ideal2), '', '', '', '']);
+  rows.push(['probe-tls', `function, TLS + HTTP/2, 200 images (${s2.mid.requests} requests: ${protocols(s2.mid)})`, fmtMs(s2.ms), 'vs ideal', ratio2.toFixed(2) + 'x', '<= 1.3x', okT]);
+  rows.push([
+    'probe-tls',
+    `  ${conns(s2.mid)} connections (${s2.mid.connections.join(', ')} per registry); first connection after ${fmtMs(s2.mid.firstConnectionMs)}, last byte at ${fmtMs(s2.mid.lastByteMs)}, exit ${fmtMs(s2.mid.ms - s2.mid.lastByteMs)} later`,
+    '',
+    'max connections per registry',
+    String(Math.max(...s2.mid.connections)),
+    '== 1',
+    okC,
+  ]);
+  const span2 = median(runs.h2.map((x) => x.lastByteMs - x.firstConnectionMs));
+  const floorRtts = handshakeRtts + 1 + Math.ceil((s2.mid.requests - PROBE_REGISTRIES) / PROBE_CONCURRENCY);
+  rows.push([
+    'probe-tls',
+    `  network span (first connection to last byte) ${fmtMs(span2)}; the dependency floor is ${floorRtts} RTTs = ${fmtMs(floorRtts * PROBE_DELAY_MS)} (handshakes, then the /v2/ ping, then the HEADs 16 at a time); node -e '' takes ${fmtMs(nodeMs)}`,
+    '',
+    'span vs ideal',
+    (span2 / ideal2).toFixed(2) + 'x',
+    '(no target)',
+    '',
+  ]);
+  results.sections.probeTls.h2.networkSpanMs = span2;
+  results.sections.probeTls.floorRtts = floorRtts;
+  results.sections.probeTls.nodeMs = nodeMs;
+  rows.push(['probe-tls', `function, TLS + HTTP/1.1 (registries with HTTP/2 off; ${s1.mid.requests} requests: ${protocols(s1.mid)})`, fmtMs(s1.ms), 'vs ideal', ratio1.toFixed(2) + 'x', '(no target)', '']);
+  rows.push([
+    'probe-tls',
+    `  ${conns(s1.mid)} connections; first connection after ${fmtMs(s1.mid.firstConnectionMs)}, last byte at ${fmtMs(s1.mid.lastByteMs)}, exit ${fmtMs(s1.mid.ms - s1.mid.lastByteMs)} later`,
+    '',
+    '',
+    '',
+    '',
+    '',
+  ]);
 }
 
 function printTable() {
@@ -554,6 +751,7 @@ async function main() {
     if (ONLY.has('cold')) await coldStart();
     if (ONLY.has('throughput')) await throughput();
     if (ONLY.has('probe')) await probing();
+    if (ONLY.has('probe-tls')) await probingTls();
   } catch (err) {
     failed = err;
   } finally {

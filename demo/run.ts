@@ -363,7 +363,8 @@ async function main(): Promise<void> {
   step('Render: kubectl kustomize | proxy-private-images --stream');
   const fnArgs = ['--stream', '--app-slug', APP_SLUG, ...insecure, '--public', PUBLIC_GLOB];
   console.log(
-    dim(`  $ kubectl kustomize ${appDir} \\\n      | LICENSE_ID=${LICENSE_ID} node dist/proxy-private-images.js ${fnArgs.map(shellQuote).join(' ')}`),
+    // captured first, as the demo does: a pipe would hide a kustomize failure behind the function's exit code
+    dim(`  $ rendered=$(kubectl kustomize ${appDir}) && printf '%s\\n' "$rendered" \\\n      | LICENSE_ID=${LICENSE_ID} node dist/proxy-private-images.js ${fnArgs.map(shellQuote).join(' ')}`),
   );
   const rendered = await exec('kubectl', ['kustomize', appDir], { timeoutMs: 30_000 });
   if (rendered.code !== 0) throw new DemoError(`kubectl kustomize exited ${rendered.code}: ${rendered.stderr.trim()}`);

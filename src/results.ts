@@ -22,34 +22,56 @@ export function exitCodeOf(results: readonly Result[]): 0 | 1 {
   return results.some((r) => r.severity === 'error') ? 1 : 0;
 }
 
+/** A failed run changed nothing, so it reports errors, then warnings (kpt shows 4 result lines). */
+export function failureReport(results: readonly Result[]): Result[] {
+  return [...results.filter((r) => r.severity === 'error'), ...results.filter((r) => r.severity === 'warning')];
+}
+
+export const REDACTED = '<redacted>';
+
 /**
- * Replaces every occurrence of each secret (and of its base64 forms, which
- * appear in dockerconfigjson `auth` values) with `<redacted>`.
+ * Redaction works on values, before anything is serialised: each string a result or message holds has every
+ * spelling of each secret replaced (as written, JSON- and YAML-escaped, and the base64 forms `id` and `id:id`
+ * that dockerconfigjson uses). Since it never touches serialised text, no secret can change the output's
+ * structure or the exit code.
  */
 export function redactor(secrets: readonly (string | undefined)[]): (text: string) => string {
   const needles = new Set<string>();
   for (const s of secrets) {
     if (!s) continue;
     needles.add(s);
+    needles.add(JSON.stringify(s).slice(1, -1));
+    needles.add(s.replace(/'/g, "''"));
     needles.add(Buffer.from(s).toString('base64'));
     needles.add(Buffer.from(`${s}:${s}`).toString('base64'));
   }
-  const list = [...needles].filter((n) => n.length >= 4).sort((a, b) => b.length - a.length);
+  const list = [...needles].filter((n) => n.length > 0).sort((a, b) => b.length - a.length);
   if (list.length === 0) return (text) => text;
   return (text) => {
     let out = text;
-    for (const n of list) out = out.split(n).join('<redacted>');
+    for (const n of list) if (out.includes(n)) out = out.split(n).join(REDACTED);
     return out;
   };
 }
 
-/** A short human line for stderr: `[warning] apps/v1/Deployment/ns/web spec.template...: message`. */
+/** A result with every string in it redacted. */
+export function redactResult(r: Result, redact: (s: string) => string): Result {
+  const strings = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'string' ? redact(v) : v])) as T;
+  return {
+    ...r,
+    message: redact(r.message),
+    ...(r.resourceRef && { resourceRef: strings(r.resourceRef) }),
+    ...(r.field && { field: strings(r.field) }),
+    ...(r.file && { file: strings(r.file) }),
+    ...(r.tags && { tags: strings(r.tags) }),
+  };
+}
+
+/** One stderr line: `proxy-private-images: [warning] apps/v1/Deployment/ns/web spec.template...: message`. */
 export function formatResult(r: Result): string {
   const ref = r.resourceRef;
-  const where = ref
-    ? [ref.apiVersion, ref.kind, ref.namespace, ref.name].filter((p) => p !== undefined && p !== '').join('/')
-    : '';
+  const where = ref ? [ref.apiVersion, ref.kind, ref.namespace, ref.name].filter((p) => p !== undefined && p !== '').join('/') : '';
   const field = r.field?.path ?? '';
   const prefix = [where, field].filter(Boolean).join(' ');
-  return `[${r.severity}]${prefix ? ' ' + prefix : ''}: ${r.message}`;
+  return `proxy-private-images: [${r.severity}]${prefix ? ' ' + prefix : ''}: ${r.message}`;
 }

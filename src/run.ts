@@ -1,24 +1,27 @@
 /**
- * The pipeline on a string: read -> config -> find images -> decide ->
- * rewrite -> pull Secrets -> write. No process, network or clock access of
- * its own; everything outside comes in through `RunDeps`.
+ * The pipeline on a string: read -> config -> find -> parse references -> decide -> plan rewrites -> plan
+ * Secrets -> render. No process, network or clock access of its own; everything outside comes in through
+ * `RunDeps`. A run that fails changes nothing: a ResourceList comes back as it was with the errors as results,
+ * a stream gives no output at all.
  */
-import type { YAMLMap } from 'yaml';
-import { loadConfig } from './config/load.js';
 import type { Config } from './config/config.js';
+import { loadConfig } from './config/load.js';
 import { decideAll } from './decide/decide.js';
-import { createPolicy, type Decision } from './decide/policy.js';
+import { createPolicy } from './decide/policy.js';
 import { FnError } from './errors.js';
-import { findImages, type ImageField } from './find/images.js';
-import { writeResourceList, type Edit } from './io/edits.js';
-import { parseResourceList, scalarString, type ParsedResourceList } from './io/resource-list.js';
-import { kustomizationOutput } from './output/kustomization.js';
+import { expandLists, findImages, type ImageField } from './find/images.js';
+import { warningResult } from './plan/messages.js';
+import { hasPathAnnotation } from './plan/objects.js';
+import { EMPTY_PLAN, type Plan } from './plan/plan.js';
+import { parseFieldReferences } from './plan/references.js';
+import { planRewrites } from './plan/rewrites.js';
+import { planSecrets } from './plan/secrets.js';
 import type { Prober, ProbeSettings } from './probe/types.js';
-import { BadReferenceError, formatReference, parseReference, type ImageRef } from './reference/parse.js';
-import { exitCodeOf, formatResult, redactor, type Result } from './results.js';
-import { needsPullSecret, onProxyHost, proxiedReferenceProblem, targetReference } from './rewrite/proxy-ref.js';
-import { findLicense } from './secret/license.js';
-import { planSecrets } from './secret/upsert.js';
+import { readInput, type Input } from './read/input.js';
+import { keptImageNames, renderKustomization } from './render/kustomization.js';
+import { renderSplice, SpliceError } from './render/splice.js';
+import { exitCodeOf, failureReport, formatResult, redactor, redactResult, type Result } from './results.js';
+import { findLicense, type LicenseSource } from './secret/license.js';
 
 export interface RunDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -28,8 +31,10 @@ export interface RunDeps {
 export interface RunOptions {
   /** Config fields from CLI flags; they override the functionConfig's. */
   readonly overrides?: Record<string, unknown>;
-  /** Used when the ResourceList has no functionConfig, or kpt's empty default one. */
+  /** Used when the input has no functionConfig, or kpt's empty default one (and always for a stream). */
   readonly fallbackFunctionConfig?: Record<string, unknown>;
+  /** `--stream` and the legacy plugin: read the input as a plain manifest stream. */
+  readonly stream?: boolean;
 }
 
 export interface RunOutput {
@@ -38,42 +43,87 @@ export interface RunOutput {
   readonly exitCode: 0 | 1;
 }
 
-export async function run(input: string, deps: RunDeps, options: RunOptions = {}): Promise<RunOutput> {
-  let rl: ParsedResourceList;
+export async function run(text: string, deps: RunDeps, options: RunOptions = {}): Promise<RunOutput> {
+  let redact = redactor([deps.env['LICENSE_ID']]);
+  let input: Input;
   try {
-    rl = parseResourceList(input);
+    input = readInput(text, { ...(options.stream && { stream: true }) });
   } catch (e) {
     // Nothing trustworthy to echo back: no stdout at all, so no tool mistakes it for a result.
-    return { stdout: '', stderr: errorText(e, redactor([deps.env['LICENSE_ID']])), exitCode: 1 };
+    return { stdout: '', stderr: errorText(e, redact), exitCode: 1 };
   }
-  let redact = redactor([deps.env['LICENSE_ID']]);
   let prober: Prober | undefined;
   try {
-    const config = loadConfig(functionConfigOf(rl, options.fallbackFunctionConfig), options.overrides);
-    const license = findLicense(config, rl.items, deps.env);
+    const config = loadConfig(functionConfigOf(input, options.fallbackFunctionConfig), options.overrides);
+    const license = findLicense(config, input.objects.map((o) => o.node), deps.env);
+    // eslint-disable-next-line no-control-regex
+    if (license.id !== undefined && /[\u0000-\u001f\u007f]/.test(license.id)) {
+      throw new FnError('CONFIG_INVALID', 'the license id holds a line break or another control character: check where it comes from (license.id, the environment, or a License item)');
+    }
     redact = redactor([license.id, deps.env['LICENSE_ID'], config.licenseId]);
-    const { edits, results } = await transform(rl, config, license.id, license.items, () => (prober ??= deps.createProber(config.probe)));
-    for (const message of prober?.warnings?.() ?? []) results.push({ severity: 'warning', message });
-    const safe = results.map((r) => redactResult(r, redact));
-    const failed = exitCodeOf(safe) === 1;
-    // A failed run changes nothing, so it reports no rewrites: errors first, then warnings (kpt shows 4 result lines).
-    const reported = failed ? [...safe.filter((r) => r.severity === 'error'), ...safe.filter((r) => r.severity === 'warning')] : safe;
-    const stdout = config.output === 'kustomization' && !failed
-      ? kustomizationOutput(rl, edits, safe)
-      : writeResourceList(rl, failed ? [] : edits, reported);
-    return { stdout, stderr: stderrSummary(safe), exitCode: exitCodeOf(safe) };
+    const { plan, fields } = await makePlan(input, config, license, () => (prober ??= deps.createProber(config.probe)));
+    // warnings about the run itself (a dropped decision cache entry, decisions that could not be cached)
+    const cacheNotes = (prober?.warnings?.() ?? []).map((message) => warningResult(message, 'DECISION_CACHE'));
+    const results = [...plan.results, ...cacheNotes].map((r) => redactResult(r, redact));
+    if (exitCodeOf(results) === 1) return failed(input, results);
+    try {
+      const stdout =
+        config.output === 'kustomization' ? renderKustomization(input, plan, results, keptImageNames(fields, plan)) : renderSplice(input, plan, results);
+      return { stdout, stderr: stderrOf(results), exitCode: 0 };
+    } catch (e) {
+      if (e instanceof SpliceError) {
+        return failed(input, [{ severity: 'error', message: `cannot write the output: ${e.message}`, tags: { code: 'OUTPUT_UNSUPPORTED' } }]);
+      }
+      throw e;
+    }
   } catch (e) {
     if (!(e instanceof FnError)) throw e;
-    // The input stays as it was, with the error as a result: kpt and kustomize fail on the exit code and write nothing.
-    const result: Result = { severity: 'error', message: redact(e.message + (e.details.length > 1 ? `: ${e.details.join('; ')}` : '')) };
-    return { stdout: writeResourceList(rl, [], [result]), stderr: errorText(e, redact), exitCode: 1 };
+    const message = redact(e.message + (e.details.length > 1 ? `: ${e.details.join('; ')}` : ''));
+    return { ...failed(input, [{ severity: 'error', message, tags: { code: e.code } }]), stderr: errorText(e, redact) };
   } finally {
     await prober?.close();
   }
 }
 
-function functionConfigOf(rl: ParsedResourceList, fallback: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  const fc = rl.functionConfig?.toJS(rl.doc, { maxAliasCount: 1000 }) as Record<string, unknown> | undefined;
+/** The stages, each a pure step over the one before; only `decideAll` may reach the network, through the prober. */
+async function makePlan(input: Input, config: Config, license: LicenseSource, getProber: () => Prober): Promise<{ plan: Plan; fields: ImageField[] }> {
+  const objects = expandLists(input.objects, input.aliases);
+  const fields = findImages(objects, config.fieldSpecs, input.aliases);
+  const parsed = parseFieldReferences(fields, config);
+  if (exitCodeOf(parsed.results) === 1) return { plan: { ...EMPTY_PLAN, results: parsed.results }, fields };
+  const decisions = await decideAll([...parsed.refs.values()], createPolicy(config), config.onError, getProber);
+  const rewrites = planRewrites(parsed.refs, decisions, config, input.aliases);
+  if (exitCodeOf(rewrites.results) === 1) return { plan: { ...EMPTY_PLAN, results: rewrites.results }, fields };
+  const secrets = planSecrets(objects, rewrites.namespaces, config, license.id);
+  const licenseNodes = new Set(license.items);
+  // kpt deletes the file of an item that goes missing, so a License from a package file stays.
+  const drops = input.objects.filter((o) => licenseNodes.has(o.node) && !hasPathAnnotation(o.node));
+  const plan: Plan = {
+    rewrites: rewrites.rewrites,
+    wirings: rewrites.wirings,
+    creates: secrets.creates,
+    updates: secrets.updates,
+    drops,
+    results: [...rewrites.results, ...secrets.results],
+  };
+  return { plan, fields };
+}
+
+/** A failed run: the ResourceList unchanged but for its results (errors, then warnings); a stream: nothing. */
+function failed(input: Input, results: readonly Result[]): RunOutput {
+  const report = failureReport(results);
+  const stderr = stderrOf(report);
+  if (input.form === 'stream') return { stdout: '', stderr, exitCode: 1 };
+  try {
+    return { stdout: renderSplice(input, EMPTY_PLAN, report), stderr, exitCode: 1 };
+  } catch (e) {
+    if (e instanceof SpliceError) return { stdout: '', stderr, exitCode: 1 };
+    throw e;
+  }
+}
+
+function functionConfigOf(input: Input, fallback: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  const fc = input.functionConfig?.toJS(input.docs[0]!, { maxAliasCount: 1000 }) as Record<string, unknown> | undefined;
   if (fallback && (!fc || isEmptyConfigMap(fc))) return fallback;
   return fc;
 }
@@ -84,142 +134,16 @@ function isEmptyConfigMap(fc: Record<string, unknown>): boolean {
   return data === undefined || data === null || (typeof data === 'object' && Object.keys(data).length === 0);
 }
 
-interface Transformed {
-  edits: Edit[];
-  results: Result[];
-}
-
-async function transform(
-  rl: ParsedResourceList,
-  config: Config,
-  licenseId: string | undefined,
-  licenseItems: readonly YAMLMap[],
-  getProber: () => Prober,
-): Promise<Transformed> {
-  const results: Result[] = [];
-  const edits: Edit[] = [];
-  const fields = findImages(rl.doc, rl.items, config.fieldSpecs);
-
-  // Parse every image once; bad ones are errors that name the item and field.
-  const refs = new Map<ImageField, ImageRef>();
-  const parsed = new Map<string, ImageRef | BadReferenceError>();
-  for (const field of fields) {
-    if (typeof field.value !== 'string') {
-      results.push(fieldResult(field, 'error', `image must be a string, got ${describeValue(field.value)}`));
-      continue;
-    }
-    let ref = parsed.get(field.value);
-    if (ref === undefined) {
-      try {
-        ref = parseReference(field.value);
-      } catch (e) {
-        if (!(e instanceof BadReferenceError)) throw e;
-        // Our own earlier output for a registry with a port (see proxiedReferenceProblem) is on the proxy
-        // host; it is decided by that host, so a second run leaves it alone instead of failing.
-        ref = onProxyHost(field.value, config.proxyHost) ?? e;
-      }
-      parsed.set(field.value, ref);
-    }
-    if (ref instanceof BadReferenceError) results.push(fieldResult(field, 'error', ref.message));
-    else refs.set(field, ref);
-  }
-  if (results.some((r) => r.severity === 'error')) return { edits, results };
-
-  const decisions = await decideAll([...refs.values()], createPolicy(config), config.onError, getProber);
-
-  const warned = new Set<string>();
-  /** Images left as they are get one info result each (not one per field), so a user can see why. */
-  const reported = new Set<string>();
-  const secretNamespaces = new Set<string>();
-  for (const [field, ref] of refs) {
-    const key = formatReference(ref);
-    const decision = decisions.get(key)!;
-    if (decision.kind === 'undecided') {
-      results.push(fieldResult(field, 'error', `cannot tell whether ${field.value as string} is private: ${decision.reason} (set probe.onError to private or public, or list the image in images.private / images.public)`));
-      continue;
-    }
-    if (decision.warn && !warned.has(key)) {
-      warned.add(key);
-      results.push(fieldResult(field, 'warning', warningText(field.value as string, decision)));
-    }
-    const target = targetReference(ref, decision, config);
-    if (target === undefined || target === field.value) {
-      if (!reported.has(key)) {
-        reported.add(key);
-        results.push(fieldResult(field, 'info', `${field.value as string} left as is: ${KEPT[decision.kind]} (${decision.reason})`));
-      }
-    } else {
-      const problem = proxiedReferenceProblem(target);
-      if (problem) results.push(fieldResult(field, 'warning', `${field.value as string} -> ${target}: ${problem}`));
-      edits.push({ op: 'setImage', node: field.node, value: target, replace: field.replace });
-      results.push({
-        ...fieldResult(field, 'info', `${decision.kind === 'private' ? 'private' : 'public'} image (${decision.reason}): ${field.value as string} -> ${target}`),
-        field: { path: field.path, currentValue: field.value as string, proposedValue: target },
-      });
-    }
-    if (needsPullSecret(decision)) {
-      secretNamespaces.add(field.namespace);
-      if (field.podSpec) edits.push({ op: 'addPullSecret', podSpec: field.podSpec, name: config.pullSecretName, item: field.item });
-      else results.push(fieldResult(field, 'warning', `${field.value as string} needs the pull Secret ${config.pullSecretName}, but this field is not in a pod spec: add imagePullSecrets where this resource's pods get it`));
-    }
-  }
-  if (results.some((r) => r.severity === 'error')) return { edits, results };
-
-  for (const item of licenseItems) {
-    if (!hasPathAnnotation(item)) edits.push({ op: 'removeItem', item });
-  }
-  const secrets = planSecrets(rl.items, secretNamespaces, config, licenseId);
-  edits.push(...secrets.edits);
-  results.push(...secrets.results);
-  return { edits, results };
-}
-
-const KEPT: Record<Decision['kind'], string> = {
-  public: 'public',
-  vendor: 'vendor registry, pulled with the pull Secret',
-  proxied: 'already on the proxy, pulled with the pull Secret',
-  anonymous: "already on the proxy's anonymous path",
-  private: 'private',
-  undecided: 'undecided',
-};
-
-function warningText(image: string, decision: Decision): string {
-  if (decision.source === 'onError') return `${image}: ${decision.reason}`;
-  return `${image} treated as private: ${decision.reason}; registries such as quay.io, ghcr.io and ECR answer 404 to anonymous users for private repositories, but a 404 also means a missing tag: check the reference`;
-}
-
-function hasPathAnnotation(item: YAMLMap): boolean {
-  const annotations = item.getIn(['metadata', 'annotations'], true) as YAMLMap | undefined;
-  if (!annotations || typeof annotations.get !== 'function') return false;
-  return (
-    scalarString(annotations.get('internal.config.kubernetes.io/path', true)) !== undefined ||
-    scalarString(annotations.get('config.kubernetes.io/path', true)) !== undefined
-  );
-}
-
-function fieldResult(field: ImageField, severity: Result['severity'], message: string): Result {
-  return { severity, message, resourceRef: { ...field.ref }, field: { path: field.path } };
-}
-
-function describeValue(v: unknown): string {
-  if (v === null || v === undefined) return 'nothing';
-  if (typeof v === 'object') return 'a mapping or list';
-  return `${typeof v} ${JSON.stringify(v)}`;
-}
-
-function redactResult(r: Result, redact: (s: string) => string): Result {
-  return JSON.parse(redact(JSON.stringify(r))) as Result;
-}
-
-function stderrSummary(results: readonly Result[]): string {
-  const important = results.filter((r) => r.severity !== 'info');
-  return important.map((r) => formatResult(r) + '\n').join('');
+/** stderr: one line per warning and error (info results are in the output's results). */
+function stderrOf(results: readonly Result[]): string {
+  return results
+    .filter((r) => r.severity !== 'info')
+    .map((r) => formatResult(r) + '\n')
+    .join('');
 }
 
 function errorText(e: unknown, redact: (s: string) => string): string {
-  if (e instanceof FnError) {
-    const extra = e.details.length > 1 || (e.details.length === 1 && !e.message.includes(e.details[0]!)) ? e.details.map((d) => `  ${d}\n`).join('') : '';
-    return redact(`proxy-private-images: ${e.message}\n${extra}`);
-  }
-  throw e;
+  if (!(e instanceof FnError)) throw e;
+  const extra = e.details.length > 1 || (e.details.length === 1 && !e.message.includes(e.details[0]!)) ? e.details.map((d) => `proxy-private-images:   ${redact(d)}\n`).join('') : '';
+  return `proxy-private-images: ${redact(e.message)}\n${extra}`;
 }

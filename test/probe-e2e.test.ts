@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { closedPort, flaky, registryThat, startMisbehaving, status, type Misbehaving } from './support/misbehaving.js';
-import { startRegistry, type RegistryHandle } from './support/registries.js';
+import { refusedHost, flaky, registryThat, startMisbehaving, status, type Misbehaving } from './support/misbehaving.js';
+import { onPort80, startRegistry, type RegistryHandle } from './support/registries.js';
 
 /**
  * Every classification row of behavior.md through the whole function: a ResourceList on stdin of
@@ -72,11 +72,16 @@ describe('probe through the whole function (dist bundle, real registries)', func
   let token: RegistryHandle;
   let rateLimited: Misbehaving;
   let storm: Misbehaving;
-  let refused: number;
+  let refused: string;
 
   before(async () => {
     if (!existsSync(BIN)) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
-    [open, basic, token] = await Promise.all([startRegistry(), startRegistry({ auth: 'basic' }), startRegistry({ auth: 'token', anonymousPull: ['pub/*'] })]);
+    // Port 80 of their own addresses: images that are to be rewritten must have no port.
+    [open, basic, token] = await Promise.all([
+      startRegistry({ listen: onPort80() }),
+      startRegistry({ auth: 'basic', listen: onPort80() }),
+      startRegistry({ auth: 'token', anonymousPull: ['pub/*'], listen: onPort80() }),
+    ]);
     await Promise.all([
       open.push('pub/oci', '1'),
       open.push('pub/docker', '1', { format: 'v2s2' }),
@@ -86,7 +91,7 @@ describe('probe through the whole function (dist bundle, real registries)', func
     ]);
     rateLimited = await startMisbehaving(registryThat(flaky(1, status(429, { 'retry-after': '1' }))));
     storm = await startMisbehaving(registryThat(status(503)));
-    refused = await closedPort();
+    refused = await refusedHost();
   });
   after(async () => {
     await Promise.all([open, basic, token, rateLimited, storm].filter(Boolean).map((r) => r.stop()));
@@ -103,7 +108,7 @@ describe('probe through the whole function (dist bundle, real registries)', func
         proxy: { host: PROXY },
         license: { id: LICENSE },
         probe: {
-          insecureRegistries: [open.host, basic.host, token.host, rateLimited.host, storm.host, `127.0.0.1:${refused}`],
+          insecureRegistries: [open.host, basic.host, token.host, rateLimited.host, storm.host, refused],
           retries: 1,
           timeoutSeconds: 5,
           ...probe,
@@ -141,23 +146,25 @@ describe('probe through the whole function (dist bundle, real registries)', func
     const w404 = resultsFor(r, 'missing-404').filter((x) => x.severity === 'warning' && /treated as private/.test(x.message));
     assert.equal(w404.length, 1);
     assert.match(w404[0]!.message, /404/);
+    assert.match(w404[0]!.message, /answered 404; the registry says this repository or tag does not exist for an anonymous client; .* check the reference$/);
+    assert.doesNotMatch(w404[0]!.message, /quay|ghcr|ECR/, 'names no registry without a source');
     assert.ok(r.rl.items.some((i) => i.kind === 'Secret' && i.metadata.name === 'shop-app-registry' && i.metadata.namespace === 'shop'));
     assertNoLicenseLeak(r);
   });
 
   it('probe.onError: fail → an error result naming the cause, exit 1', async () => {
-    const r = await runBin([], resourceList({ down: `127.0.0.1:${refused}/org/app:1`, storm: `${storm.host}/org/app:1`, fine: `${open.host}/pub/oci:1` }, { onError: 'fail' }));
+    const r = await runBin([], resourceList({ down: `${refused}/org/app:1`, storm: `${storm.host}/org/app:1`, fine: `${open.host}/pub/oci:1` }, { onError: 'fail' }));
     assert.equal(r.code, 1);
     const errors = (r.rl.results ?? []).filter((x) => x.severity === 'error');
-    assert.ok(errors.some((e) => /connection refused/.test(e.message) && e.message.includes(`127.0.0.1:${refused}`)), JSON.stringify(errors));
+    assert.ok(errors.some((e) => /connection refused/.test(e.message) && e.message.includes(refused)), JSON.stringify(errors));
     assert.ok(errors.some((e) => /answered 503 \(after 1 retry\)/.test(e.message)), JSON.stringify(errors));
     assertNoLicenseLeak(r);
   });
 
   it('probe.onError: private → rewritten, with a warning that says why', async () => {
-    const r = await runBin([], resourceList({ down: `127.0.0.1:${refused}/org/app:1` }, { onError: 'private' }));
+    const r = await runBin([], resourceList({ down: `${refused}/org/app:1` }, { onError: 'private' }));
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(imageOf(r, 'down'), `${PROXY}/proxy/shop-app/127.0.0.1:${refused}/org/app:1`);
+    assert.equal(imageOf(r, 'down'), `${PROXY}/proxy/shop-app/${refused}/org/app:1`);
     assert.ok(resultsFor(r, 'down').some((x) => x.severity === 'warning' && /connection refused/.test(x.message) && /onError/.test(x.message)));
     assertNoLicenseLeak(r);
   });
@@ -172,9 +179,9 @@ describe('probe through the whole function (dist bundle, real registries)', func
   });
 
   it('`check` prints one line per image with the verdict and reason', async () => {
-    const hosts = [open.host, basic.host, token.host, `127.0.0.1:${refused}`].flatMap((h) => ['--insecure-registry', h]);
+    const hosts = [open.host, basic.host, token.host, refused].flatMap((h) => ['--insecure-registry', h]);
     const r = await runBin(
-      ['check', `${open.host}/pub/oci:1`, `${basic.host}/priv/app:1`, `${token.host}/pub/app:1`, `${token.host}/priv/app:1`, `${open.host}/pub/missing:1`, `127.0.0.1:${refused}/org/app:1`, ...hosts, '--timeout', '5'],
+      ['check', `${open.host}/pub/oci:1`, `${basic.host}/priv/app:1`, `${token.host}/pub/app:1`, `${token.host}/priv/app:1`, `${open.host}/pub/missing:1`, `${refused}/org/app:1`, ...hosts, '--timeout', '5'],
       '',
     );
     const verdicts = r.stdout.trimEnd().split('\n').map((l) => l.split(/ {2,}/)[1]);

@@ -4,9 +4,10 @@
 // tags before each registry starts. Storage is the registry's own filesystem
 // layout, so what the registry serves is exactly what a push would have left.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, cpSync, renameSync, readdirSync, openSync, closeSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, cpSync, renameSync, readdirSync, openSync, closeSync } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
+import https from 'node:https';
 import { join } from 'node:path';
 import { track } from './proc.mjs';
 
@@ -29,12 +30,13 @@ function sh(cmd, args, opts = {}) {
   return r.stdout;
 }
 
-async function waitReady(port, child, logFile) {
+async function waitReady(port, child, logFile, tls) {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`bench: docker-registry exited early (${child.exitCode}); see ${logFile}`);
     const ok = await new Promise((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/v2/', timeout: 1000 }, (res) => {
+      const get = tls ? https.get : http.get;
+      const req = get({ host: '127.0.0.1', port, path: '/v2/', timeout: 1000, ...(tls && { ca: tls.ca }) }, (res) => {
         res.resume();
         resolve(res.statusCode === 200 || res.statusCode === 401);
       });
@@ -50,8 +52,12 @@ async function waitReady(port, child, logFile) {
   throw new Error(`bench: docker-registry on 127.0.0.1:${port} not ready in 15 s; see ${logFile}`);
 }
 
-/** Starts docker-registry on a free loopback port over `storageDir`. htpasswd: path to a bcrypt file or undefined. */
-export async function startRegistry({ dir, storageDir, htpasswd }) {
+/**
+ * Starts docker-registry on a free loopback port over `storageDir`. htpasswd: path to a bcrypt file or undefined.
+ * tls: { certFile, keyFile, ca } serves https (HTTP/2 by ALPN unless http2: false); accessLog: one
+ * combined-format line per request in registry.log ("HEAD /v2/... HTTP/2.0" 200 ...).
+ */
+export async function startRegistry({ dir, storageDir, htpasswd, tls, http2 = true, accessLog = false }) {
   const port = await freePort();
   mkdirSync(dir, { recursive: true });
   const config = [
@@ -59,12 +65,13 @@ export async function startRegistry({ dir, storageDir, htpasswd }) {
     'log:',
     '  level: error',
     '  accesslog:',
-    '    disabled: true',
+    `    disabled: ${!accessLog}`,
     'storage:',
     '  filesystem:',
     `    rootdirectory: ${storageDir}`,
     'http:',
     `  addr: 127.0.0.1:${port}`,
+    ...(tls ? ['  tls:', `    certificate: ${tls.certFile}`, `    key: ${tls.keyFile}`, '  http2:', `    disabled: ${!http2}`] : []),
     ...(htpasswd ? ['auth:', '  htpasswd:', '    realm: bench', `    path: ${htpasswd}`] : []),
     '',
   ].join('\n');
@@ -75,7 +82,7 @@ export async function startRegistry({ dir, storageDir, htpasswd }) {
   const child = track(spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', logFd, logFd], detached: true }));
   closeSync(logFd);
   try {
-    await waitReady(port, child, logFile);
+    await waitReady(port, child, logFile, tls);
   } catch (err) {
     stopChild(child);
     throw err;
@@ -83,8 +90,35 @@ export async function startRegistry({ dir, storageDir, htpasswd }) {
   return {
     port,
     host: `127.0.0.1:${port}`,
+    logFile,
     stop: () => stopChild(child),
   };
+}
+
+/** Requests in a registry's access log (accessLog: true) from line `from` on: { count, byProtocol, lines }. */
+export function accessLogRequests(logFile, from = 0) {
+  const lines = readFileSync(logFile, 'utf8').split('\n');
+  const byProtocol = {};
+  let count = 0;
+  lines.forEach((l, i) => {
+    if (i < from) return;
+    const m = /"(GET|HEAD) \/v2\/\S* (HTTP\/[\d.]+)"/.exec(l);
+    if (!m) return;
+    count++;
+    byProtocol[m[2]] = (byProtocol[m[2]] ?? 0) + 1;
+  });
+  return { count, byProtocol, lines: lines.length };
+}
+
+/** A CA and a server certificate for 127.0.0.1 signed by it (openssl), in `dir`. */
+export function makeCA(dir) {
+  mkdirSync(dir, { recursive: true });
+  const f = (n) => join(dir, n);
+  sh('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-subj', '/CN=ppi bench CA', '-days', '2', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  sh('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=ppi bench registry']);
+  writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  sh('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '2', '-extfile', f('ext.cnf')]);
+  return { caFile: f('ca.pem'), certFile: f('server.pem'), keyFile: f('server.key'), ca: readFileSync(f('ca.pem'), 'utf8') };
 }
 
 function stopChild(child) {

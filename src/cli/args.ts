@@ -31,7 +31,7 @@ Flags (each sets the functionConfig field named in brackets):
   --ca-file FILE             extra CA bundle (PEM) for probing [probe.caFile]
   --cache-file FILE          persistent decision cache [probe.cacheFile]
   --timeout SECONDS          per probe request [probe.timeoutSeconds] (default 10)
-  --deadline SECONDS         whole probing phase [probe.deadlineSeconds] (default 120)
+  --deadline SECONDS         whole probing phase [probe.deadlineSeconds] (default 30)
   --on-error fail|private|public   what an inconclusive probe means [probe.onError] (default fail)
   --output resources|kustomization [output] (default resources)
   --config FILE              functionConfig file used when the ResourceList carries none

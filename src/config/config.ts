@@ -14,15 +14,30 @@ export interface Config {
   readonly licenseId?: string;
   readonly licenseFromEnv: string;
   readonly vendorRegistries: readonly string[];
+  /** The Replicated registry's custom domain (`registry.host`); `registry.replicated.com` when not set. */
+  readonly registryHost: string;
   readonly pullSecretName: string;
+  /** `pullSecret.emit: false`: no Secret is written, it comes from elsewhere. */
+  readonly pullSecretEmit: boolean;
   readonly pullSecretNamespaces: readonly string[];
   readonly privateGlobs: readonly string[];
   readonly publicGlobs: readonly string[];
   readonly probe: ProbeSettings;
   readonly onError: OnError;
   readonly fieldSpecs: readonly FieldSpec[];
+  readonly imagesInValues: ImagesInValues;
   readonly output: 'resources' | 'kustomization';
 }
+
+/** Image references in values operators read (env, command/args, ConfigMap data). */
+export interface ImagesInValues {
+  readonly env: readonly string[];
+  readonly args: readonly string[];
+  readonly configMaps: readonly { readonly name: string; readonly key: string }[];
+  readonly detect: 'warn' | 'off';
+}
+
+export const REPLICATED_REGISTRY = 'registry.replicated.com';
 
 export const DEFAULTS = {
   proxyHost: 'proxy.replicated.com',

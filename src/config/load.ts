@@ -8,7 +8,7 @@ import { FnError } from '../errors.js';
 import { normaliseGlob } from '../decide/policy.js';
 import { DEFAULT_PROBE_SETTINGS } from '../probe/types.js';
 import { describeValue, quote } from '../text/quote.js';
-import { CONFIG_API_VERSION, CONFIG_KIND, DEFAULTS, type Config } from './config.js';
+import { CONFIG_API_VERSION, CONFIG_KIND, DEFAULTS, REPLICATED_REGISTRY, type Config } from './config.js';
 import { validateFunctionConfig, type SchemaError } from './validate.js';
 import schema from '../../functionconfig/proxy-private-images.v1alpha1.schema.json' with { type: 'json' };
 
@@ -26,7 +26,18 @@ export function loadConfig(functionConfig: Json | undefined, overrides: Json = {
     const lines = errors.map(describeSchemaError);
     throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${lines[0]}${lines.length > 1 ? ` (and ${lines.length - 1} more)` : ''}`, lines);
   }
-  return withDefaults(raw as unknown as TypedConfig);
+  const config = withDefaults(raw as unknown as TypedConfig);
+  const hostProblems = [
+    ['proxy.host', config.proxyHost],
+    ['registry.host', config.registryHost],
+  ].flatMap(([field, host]) => (isRegistryHost(host!) ? [] : [`${field} must be a registry host (with a dot, a port, or localhost), got ${quote(host!)}: container runtimes would read ${quote(host!)}/... as a Docker Hub image`]));
+  if (hostProblems.length > 0) throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${hostProblems[0]}`, hostProblems);
+  return config;
+}
+
+/** What container runtimes take for a registry host in a reference's first component. */
+export function isRegistryHost(host: string): boolean {
+  return host.includes('.') || host.includes(':') || host === 'localhost';
 }
 
 /**
@@ -182,7 +193,9 @@ interface TypedConfig {
   proxyPublicImages?: boolean;
   license?: { id?: string; fromEnv?: string };
   vendorRegistries?: string[];
-  pullSecret?: { name?: string; namespaces?: string[] };
+  registry?: { host?: string };
+  pullSecret?: { name?: string; namespaces?: string[]; emit?: boolean };
+  imagesInValues?: Partial<Config['imagesInValues']>;
   images?: { private?: string[]; public?: string[] };
   probe?: Partial<Config['probe']> & { onError?: Config['onError'] };
   fieldSpecs?: Config['fieldSpecs'];
@@ -199,13 +212,21 @@ function withDefaults(c: TypedConfig): Config {
     ...(c.license?.id !== undefined && { licenseId: c.license.id }),
     licenseFromEnv: c.license?.fromEnv ?? DEFAULTS.licenseFromEnv,
     vendorRegistries: c.vendorRegistries ?? [...DEFAULTS.vendorRegistries],
+    registryHost: c.registry?.host ?? REPLICATED_REGISTRY,
     pullSecretName: c.pullSecret?.name ?? `${c.appSlug}-registry`,
+    pullSecretEmit: c.pullSecret?.emit ?? true,
     pullSecretNamespaces: c.pullSecret?.namespaces ?? [],
     privateGlobs: (c.images?.private ?? []).map(normaliseGlob),
     publicGlobs: (c.images?.public ?? []).map(normaliseGlob),
     probe: { ...DEFAULT_PROBE_SETTINGS, ...probe },
     onError: onError ?? 'fail',
     fieldSpecs: c.fieldSpecs ?? [],
+    imagesInValues: {
+      env: c.imagesInValues?.env ?? [],
+      args: c.imagesInValues?.args ?? [],
+      configMaps: c.imagesInValues?.configMaps ?? [],
+      detect: c.imagesInValues?.detect ?? 'warn',
+    },
     output: c.output ?? 'resources',
   };
 }

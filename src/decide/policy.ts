@@ -26,6 +26,8 @@ export interface Decision {
 export interface PolicyConfig {
   readonly proxyHost: string;
   readonly vendorRegistries: readonly string[];
+  /** The Replicated registry's custom domain: a vendor registry too. */
+  readonly registryHost?: string;
   readonly privateGlobs: readonly string[];
   readonly publicGlobs: readonly string[];
 }
@@ -36,7 +38,7 @@ export interface Policy {
 }
 
 export function createPolicy(config: PolicyConfig): Policy {
-  const vendors = new Set(config.vendorRegistries.map((h) => h.toLowerCase()));
+  const vendors = new Set([...config.vendorRegistries, ...(config.registryHost ? [config.registryHost] : [])].map((h) => h.toLowerCase()));
   const proxyHost = config.proxyHost.toLowerCase();
   const isPrivate: Matcher = compileGlobs(config.privateGlobs);
   const isPublic: Matcher = compileGlobs(config.publicGlobs);

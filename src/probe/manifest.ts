@@ -43,8 +43,8 @@ export async function fetchManifest(
   authorization: string | undefined,
   ctx: RetryContext,
 ): Promise<Attempted & { method: 'HEAD' | 'GET' }> {
-  const send = (method: 'HEAD' | 'GET') => () =>
-    http.send({ method, url, registry, signal: ctx.signal, headers: { accept: MANIFEST_ACCEPT }, ...(authorization !== undefined && { authorization }) });
+  const send = (method: 'HEAD' | 'GET') => (signal: AbortSignal) =>
+    http.send({ method, url, registry, signal, headers: { accept: MANIFEST_ACCEPT }, ...(authorization !== undefined && { authorization }) });
   const head = await withRetries('HEAD', send('HEAD'), ctx);
   if (head.result.kind === 'response' && head.result.status === 405) return { ...(await withRetries('GET', send('GET'), ctx)), method: 'GET' };
   return { ...head, method: 'HEAD' };

@@ -6,8 +6,8 @@ import { Limiter } from './limit.js';
 import { fetchManifest, manifestUrl, notAManifest } from './manifest.js';
 import { ping, type PingResult } from './ping.js';
 import type { ClassOverride, RegistryTarget } from './egress.js';
-import { realClock, type Clock, type RetryContext } from './retry.js';
-import { TokenSource } from './token.js';
+import { realClock, timerOf, type Clock, type RetryContext } from './retry.js';
+import { TokenSource, type TokenResult } from './token.js';
 import { secondsToMs, type ProbeOutcome, type ProbeSettings, type Prober } from './types.js';
 import type { Dispatcher } from 'undici';
 import { cleanText } from '../text/quote.js';
@@ -77,19 +77,26 @@ export class RegistryProber implements Prober {
       clock: this.clock,
       deadlineAt: started + deadlineMs,
       signal: controller.signal,
+      timeoutMs: secondsToMs(this.settings.timeoutSeconds),
     };
-    let timer: NodeJS.Timeout | undefined;
+    // the deadline runs on the injected clock, like every other wait of the probe
+    const timer = timerOf(this.clock, deadlineMs);
     const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
+      const fire = () => {
         controller.abort();
         resolve();
-      }, deadlineMs);
+      };
+      if (timer.signal.aborted) fire();
+      else timer.signal.addEventListener('abort', fire, { once: true });
     });
     const fresh = new Map<string, ProbeOutcome>();
     const tasks = [...unique].map(async ([k, ref]) => {
       const reg = this.registryFor(ref.domain);
       let o: ProbeOutcome | undefined;
       try {
+        // Every registry's ping starts at once (one request each, within probe.concurrency), and an
+        // image takes its concurrency slots only once its registry answered: no slot waits on a ping.
+        await this.pingOf(reg);
         o = await reg.limiter.run(() => this.global.run(() => (controller.signal.aborted ? Promise.resolve(undefined) : this.probeOne(ref, reg))));
       } catch (e) {
         o = { verdict: 'inconclusive', reason: `probe failed: ${(e as Error).message.split('\n')[0]}` };
@@ -97,11 +104,18 @@ export class RegistryProber implements Prober {
       if (o && !controller.signal.aborted) fresh.set(k, o);
     });
     await Promise.race([Promise.allSettled(tasks), deadline]);
-    clearTimeout(timer);
+    timer.cancel();
     controller.abort();
     this.registries.clear(); // pings are per run
     for (const k of unique.keys()) {
-      out.set(k, fresh.get(k) ?? { verdict: 'inconclusive', reason: `deadline exceeded (${this.settings.deadlineSeconds} s for all probes) before ${k} was decided` });
+      out.set(
+        k,
+        fresh.get(k) ?? {
+          verdict: 'inconclusive',
+          reason: `deadline exceeded (${this.settings.deadlineSeconds} s for all probes) before ${k} was decided`,
+          evidence: { step: 'deadline' },
+        },
+      );
     }
     return out;
   }
@@ -122,50 +136,67 @@ export class RegistryProber implements Prober {
     return reg;
   }
 
+  private pingOf(reg: Registry): Promise<PingResult> {
+    reg.ping ??= this.global.run(() => ping(this.http, reg.base, reg.target, this.retry));
+    return reg.ping;
+  }
+
   private async probeOne(ref: ImageRef, reg: Registry): Promise<ProbeOutcome> {
     const ctx = this.retry;
-    reg.ping ??= ping(this.http, reg.base, reg.target, ctx);
-    const p = await reg.ping;
-    if (p.kind === 'inconclusive') return { verdict: 'inconclusive', reason: p.reason };
+    const p = await this.pingOf(reg);
+    if (p.kind === 'inconclusive') return inconclusive(p.reason, p.timedOut);
 
     const url = manifestUrl(reg.base, ref);
     const defaultScope = `repository:${ref.path}:pull`;
     let authorization: string | undefined;
     let used: string | undefined;
+    let usedToken: Promise<TokenResult> | undefined;
     const pingBearer = bearerOf(p.challenges);
     if (pingBearer) {
-      const t = await this.tokens.get(pingBearer, defaultScope, reg.target);
-      if (t.kind === 'denied') return { verdict: 'private', reason: t.reason };
-      if (t.kind === 'inconclusive') return { verdict: 'inconclusive', reason: t.reason };
+      usedToken = this.tokens.get(pingBearer, defaultScope, reg.target);
+      const t = await usedToken;
+      if (t.kind === 'denied') return { verdict: 'private', reason: t.reason, evidence: { step: 'token', status: t.status } };
+      if (t.kind === 'inconclusive') return inconclusive(t.reason);
       authorization = `Bearer ${t.value}`;
       used = tokenKey(pingBearer, defaultScope);
     }
 
     for (let round = 0; ; round++) {
       const m = await fetchManifest(this.http, url, reg.target, authorization, ctx);
-      if (m.failed) return { verdict: 'inconclusive', reason: m.failed };
+      if (m.failed) return inconclusive(m.failed, m.timedOut);
       const r = m.result;
-      if (r.kind !== 'response') return { verdict: 'inconclusive', reason: `${m.method} ${printable(url)} failed` };
+      if (r.kind !== 'response') return inconclusive(`${m.method} ${printable(url)} failed`);
       const where = `${m.method} ${printable(r.url)}`;
-      const after = authorization ? ' after an anonymous token' : '';
+      const anonymousToken = authorization !== undefined;
+      const after = anonymousToken ? ' after an anonymous token' : '';
       if (r.status === 401) {
         const parsed = parseChallenges(r.headers['www-authenticate']);
-        if (!parsed.ok) return { verdict: 'inconclusive', reason: `${where} answered 401 with a malformed WWW-Authenticate (${parsed.error})` };
+        if (!parsed.ok) return inconclusive(`${where} answered 401 with a malformed WWW-Authenticate (${parsed.error})`);
         const bearer = bearerOf(parsed.challenges);
         const scope = bearer?.params.scope ?? defaultScope;
-        if (bearer && round === 0 && tokenKey(bearer, scope) !== used) {
-          // follow this request's own challenge, as a runtime does
-          const t = await this.tokens.get(bearer, scope, reg.target);
-          if (t.kind === 'denied') return { verdict: 'private', reason: t.reason };
-          if (t.kind === 'inconclusive') return { verdict: 'inconclusive', reason: t.reason };
+        const key = bearer && tokenKey(bearer, scope);
+        const invalid = bearer?.params.error === 'invalid_token' && key === used;
+        if (bearer && round === 0 && (key !== used || invalid)) {
+          // follow this request's own challenge, as a runtime does; a token it calls invalid (expired
+          // early, a registry clock ahead of ours) is fetched anew once, never taken for "private"
+          usedToken = this.tokens.get(bearer, scope, reg.target, invalid ? usedToken : undefined);
+          const t = await usedToken;
+          if (t.kind === 'denied') return { verdict: 'private', reason: t.reason, evidence: { step: 'token', status: t.status } };
+          if (t.kind === 'inconclusive') return inconclusive(t.reason);
           authorization = `Bearer ${t.value}`;
-          used = tokenKey(bearer, scope);
+          used = key;
           continue;
         }
-        const basic = !bearer && parsed.challenges.some((c) => c.scheme === 'basic') ? ' (Basic auth required)' : '';
+        const challenge = bearer ? 'bearer' : parsed.challenges.some((c) => c.scheme === 'basic') ? 'basic' : 'none';
+        const basic = challenge === 'basic' ? ' (Basic auth required)' : '';
         const detail = bearer?.params.error ? ` (${clean(bearer.params.error)})` : '';
-        return { verdict: 'private', reason: `${where} answered 401${after}${basic}${detail}` };
+        return {
+          verdict: 'private',
+          reason: `${where} answered 401${after}${basic}${detail}`,
+          evidence: { step: 'manifest', status: 401, anonymousToken, challenge, ...(bearer?.params.error && { bearerError: clean(bearer.params.error) }) },
+        };
       }
+      const evidence = { step: 'manifest', status: r.status, anonymousToken } as const;
       switch (classifyStatus(r.status)) {
         case 'public': {
           const type = notAManifest(r.headers['content-type']);
@@ -173,19 +204,17 @@ export class RegistryProber implements Prober {
             return {
               verdict: 'inconclusive',
               reason: `${where} answered ${r.status} ${clean(type)}${after}, not a manifest: a captive portal or proxy page?`,
+              evidence,
             };
           }
-          return { verdict: 'public', reason: `${where} answered ${r.status}${after}` };
+          return { verdict: 'public', reason: `${where} answered ${r.status}${after}`, evidence };
         }
         case 'private':
-          return { verdict: 'private', reason: `${where} answered ${r.status}${after}` };
+          return { verdict: 'private', reason: `${where} answered ${r.status}${after}`, evidence };
         case 'private-404':
-          return {
-            verdict: 'private-404',
-            reason: `${where} answered 404${after}; registries such as quay.io, ghcr.io and ECR answer 404 for private repositories`,
-          };
+          return { verdict: 'private-404', reason: `${where} answered 404${after}`, evidence };
         default:
-          return { verdict: 'inconclusive', reason: `${where} answered unexpected status ${r.status}${after}` };
+          return { verdict: 'inconclusive', reason: `${where} answered unexpected status ${r.status}${after}`, evidence };
       }
     }
   }
@@ -198,6 +227,10 @@ export class RegistryProber implements Prober {
 /** Registry-supplied text in a reason: one line, printable, short. */
 function clean(s: string): string {
   return cleanText(s, 100);
+}
+
+function inconclusive(reason: string, timedOut?: boolean): ProbeOutcome {
+  return { verdict: 'inconclusive', reason, evidence: { step: 'failure', timedOut: timedOut === true } };
 }
 
 function tokenKey(c: Challenge, scope: string): string {

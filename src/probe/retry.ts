@@ -1,10 +1,34 @@
 import { backoffMs, isRetryableStatus, parseRetryAfter } from './classify.js';
 import { printable, type HttpResult } from './http.js';
 
+/** A signal that aborts after a delay; cancel() releases it early (the request finished). */
+export interface Timer {
+  readonly signal: AbortSignal;
+  cancel(): void;
+}
+
+/**
+ * Where the probe gets its time from: `now` for deadlines and token lifetimes, `sleep` for backoff,
+ * `timer` for per-request timeouts and the overall deadline. Tests inject a fake clock; a clock
+ * without `timer` gets real (unref'd) timers for those.
+ */
 export interface Clock {
   now(): number;
   /** Resolves after `ms`, or early (without error) when `signal` aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  timer?(ms: number): Timer;
+}
+
+/** A real timer that does not keep the process alive. */
+export function realTimer(ms: number): Timer {
+  const controller = new AbortController();
+  const t = setTimeout(() => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), ms);
+  t.unref?.();
+  return { signal: controller.signal, cancel: () => clearTimeout(t) };
+}
+
+export function timerOf(clock: Clock, ms: number): Timer {
+  return clock.timer ? clock.timer(ms) : realTimer(ms);
 }
 
 export const realClock: Clock = {
@@ -20,6 +44,7 @@ export const realClock: Clock = {
       }
       signal?.addEventListener('abort', done, { once: true });
     }),
+  timer: realTimer,
 };
 
 export interface RetryContext {
@@ -28,19 +53,44 @@ export interface RetryContext {
   readonly clock: Clock;
   /** epoch ms of the overall deadline */
   readonly deadlineAt: number;
+  /** aborts when the overall deadline is reached */
   readonly signal: AbortSignal;
+  /** per-attempt timeout (probe.timeoutSeconds); an attempt that outlasts it is a timeout */
+  readonly timeoutMs: number;
 }
+
+/**
+ * How often a request that timed out is sent again: once. A registry that hangs once mostly hangs
+ * again, and every further try would spend another full timeout of the deadline (see docs/probing.md).
+ * 429, 5xx and other network errors keep `retries`.
+ */
+export const TIMEOUT_RETRIES = 1;
 
 /** A final answer from the retry loop: the last result and, when it failed, a one-line reason. */
 export interface Attempted {
   readonly result: HttpResult;
   /** set when result is a failure, a refusal or a retryable status that outlasted the retries */
   readonly failed?: string;
+  /** the last attempt timed out */
+  readonly timedOut?: boolean;
 }
 
-export async function withRetries(method: string, send: () => Promise<HttpResult>, ctx: RetryContext): Promise<Attempted> {
+/** Sends with retries. `send` gets the signal to use: the overall deadline and this attempt's timeout. */
+export async function withRetries(method: string, send: (signal: AbortSignal) => Promise<HttpResult>, ctx: RetryContext): Promise<Attempted> {
+  let timeouts = 0;
   for (let attempt = 0; ; attempt++) {
-    const result = await send();
+    const timer = timerOf(ctx.clock, ctx.timeoutMs);
+    let result: HttpResult;
+    try {
+      result = await send(AbortSignal.any([ctx.signal, timer.signal]));
+    } finally {
+      timer.cancel();
+    }
+    const timedOut = result.kind === 'failure' && !ctx.signal.aborted && (timer.signal.aborted || result.cause.startsWith('timed out'));
+    if (timedOut && result.kind === 'failure' && !result.cause.startsWith('timed out')) {
+      // this attempt's own timer fired first; the transport saw an abort
+      result = { kind: 'failure', cause: `timed out after ${ctx.timeoutMs / 1000} s`, retryable: true, url: result.url };
+    }
     const what = `${method} ${printable(result.url)}`;
     if (result.kind === 'refused') return { result, failed: result.reason };
     const retryable = result.kind === 'failure' ? result.retryable : isRetryableStatus(result.status);
@@ -48,16 +98,18 @@ export async function withRetries(method: string, send: () => Promise<HttpResult
       if (result.kind === 'failure') return { result, failed: `${what} failed: ${result.cause}` };
       return { result };
     }
+    const failure = result;
     const describe = (tail: string): string =>
-      result.kind === 'failure' ? `${what} failed: ${result.cause}${tail}` : `${what} answered ${result.status}${tail}`;
+      failure.kind === 'failure' ? `${what} failed: ${failure.cause}${tail}` : `${what} answered ${failure.status}${tail}`;
     const tries = attempt === 0 ? '' : ` (after ${attempt} ${attempt === 1 ? 'retry' : 'retries'})`;
-    if (attempt >= ctx.retries) return { result, failed: describe(tries) };
+    if (timedOut) timeouts++;
+    if (attempt >= ctx.retries || timeouts > TIMEOUT_RETRIES) return { result, failed: describe(tries), ...(timedOut && { timedOut }) };
     const now = ctx.clock.now();
     const hinted = result.kind === 'response' ? parseRetryAfter(result.headers['retry-after'], now) : undefined;
     const delay = hinted ?? backoffMs(attempt, ctx.backoffBaseMs);
     if (now + delay >= ctx.deadlineAt) {
       const why = hinted !== undefined ? `; Retry-After ${Math.ceil(hinted / 1000)} s goes past the deadline` : '; no time left before the deadline';
-      return { result, failed: describe(tries + why) };
+      return { result, failed: describe(tries + why), ...(timedOut && { timedOut }) };
     }
     await ctx.clock.sleep(delay, ctx.signal);
     if (ctx.signal.aborted) return { result, failed: 'deadline exceeded' };

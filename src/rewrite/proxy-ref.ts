@@ -1,9 +1,12 @@
 /** Where an image goes: pure, from the parsed reference, its decision and the proxy settings. */
 import type { Decision } from '../decide/policy.js';
-import { BadReferenceError, DOCKER_HUB, parseReference, versionSuffix, type ImageRef } from '../reference/parse.js';
+import { REPLICATED_REGISTRY } from '../config/config.js';
+import { DOCKER_HUB, versionSuffix, type ImageRef } from '../reference/parse.js';
 
 export interface ProxySettings {
   readonly proxyHost: string;
+  /** The Replicated registry's custom domain: `registry.replicated.com/<appSlug>/...` moves there. */
+  readonly registryHost: string;
   readonly dockerHubHost: string;
   readonly appSlug: string;
   readonly proxyPublicImages: boolean;
@@ -30,30 +33,23 @@ export function targetReference(ref: ImageRef, decision: Decision, s: ProxySetti
       return proxiedReference(ref, s);
     case 'public':
       return s.proxyPublicImages ? anonymousReference(ref, s) : undefined;
+    case 'vendor':
+      return customRegistryReference(ref, s);
     default:
       return undefined;
   }
 }
 
+/** `registry.replicated.com/<appSlug>/...` on the vendor's custom registry domain, when one is set. */
+export function customRegistryReference(ref: ImageRef, s: ProxySettings): string | undefined {
+  if (s.registryHost === REPLICATED_REGISTRY || ref.domain.toLowerCase() !== REPLICATED_REGISTRY) return undefined;
+  if (!ref.path.startsWith(`${s.appSlug}/`)) return undefined;
+  return `${s.registryHost}/${ref.path}${versionSuffix(ref)}`;
+}
+
 /** Whether pods using an image with this decision need the pull Secret. */
 export function needsPullSecret(decision: Decision): boolean {
   return decision.kind === 'private' || decision.kind === 'proxied' || decision.kind === 'vendor';
-}
-
-/**
- * Why a proxied reference would not be pulled, or undefined when it is valid.
- * The proxy path keeps the upstream host with its port, as the proxy expects,
- * but the reference grammar allows no ':' in a repository path, so container
- * runtimes reject `proxy/app/registry:5000/repo` as an invalid image name.
- */
-export function proxiedReferenceProblem(target: string): string | undefined {
-  try {
-    parseReference(target);
-    return undefined;
-  } catch (e) {
-    if (!(e instanceof BadReferenceError)) throw e;
-    return `the proxy path keeps the registry's host and port, which is not a valid image reference (${e.reason}); container runtimes will refuse to pull it: serve that registry on the default port, or list the image in images.public`;
-  }
 }
 
 /** An image already on the proxy host, split without the full grammar (its path may hold a host:port). */

@@ -2,7 +2,7 @@
 import { isMap, type YAMLMap } from 'yaml';
 import type { Config } from '../config/config.js';
 import { DEFAULTS } from '../config/config.js';
-import { scalarString } from '../io/resource-list.js';
+import { scalarString } from '../read/input.js';
 
 export interface LicenseSource {
   readonly id?: string;

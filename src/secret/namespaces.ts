@@ -1,6 +1,6 @@
 /** Which namespaces get a copy of the pull Secret. */
 import { isMap, type YAMLMap } from 'yaml';
-import { scalarString } from '../io/resource-list.js';
+import { scalarString } from '../read/input.js';
 
 /**
  * The namespaces of workloads that need the Secret (`''` = no namespace: the

@@ -22,6 +22,11 @@ export function quote(value: string, max = EXCERPT_LENGTH): string {
   return cut ? `"${body}..." (${value.length} characters)` : `"${body}"`;
 }
 
+/** Every unsafe character as `\uXXXX`, nothing else changed. */
+export function escapeUnsafe(value: string): string {
+  return value.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Any value, for a "got ..." in a message: strings quoted as above, other JSON values stringified and cut. */
 export function describeValue(value: unknown, max = EXCERPT_LENGTH): string {
   if (typeof value === 'string') return quote(value, max);

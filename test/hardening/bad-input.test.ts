@@ -38,7 +38,8 @@ describe('hardening: bad input through the bundle', function () {
 
     it('only white space and comments', () => {
       assertRejected(execFn('\n  \n', OK_ARGS, { env: ENV }), /no input/);
-      assertRejected(execFn('# just a comment\n', OK_ARGS, { env: ENV }), /not a ResourceList/);
+      assertRejected(execFn('# just a comment\n', OK_ARGS, { env: ENV }), /no input: .*only comments or empty documents/);
+      assertRejected(execFn('---\n# nothing\n---\n', OK_ARGS, { env: ENV }), /no input/);
     });
 
     it('not YAML: names the line and column', () => {
@@ -69,12 +70,19 @@ describe('hardening: bad input through the bundle', function () {
       assertRejected(r, /not valid YAML|not a ResourceList/);
     });
 
-    it('YAML that is not a ResourceList (a Deployment, a List, a scalar, a list)', () => {
-      assertRejected(execFn('apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n', OK_ARGS), /not a ResourceList: kind is "Deployment"/);
-      assertRejected(execFn('apiVersion: v1\nkind: List\nitems: []\n', OK_ARGS), /not a ResourceList: kind is "List"/);
-      assertRejected(execFn('hello\n', OK_ARGS), /not a ResourceList: expected a mapping .*got string "hello"/);
-      assertRejected(execFn('- a\n- b\n', OK_ARGS), /not a ResourceList: expected a mapping .*got a list/);
-      assertRejected(execFn('items: []\n', OK_ARGS), /not a ResourceList: kind is missing/);
+    it('YAML that is neither a ResourceList nor a manifest stream (a scalar, a list, an object without kind)', () => {
+      assertRejected(execFn('hello\n', OK_ARGS), /not a ResourceList or a Kubernetes manifest stream: expected a mapping .*got string "hello"/);
+      assertRejected(execFn('- a\n- b\n', OK_ARGS), /not a ResourceList or a Kubernetes manifest stream: expected a mapping .*got a list/);
+      assertRejected(execFn('items: []\n', OK_ARGS), /document 1 of the stream has no apiVersion/);
+      assertRejected(execFn('apiVersion: v1\nkind: ConfigMap\n---\n- a\n', OK_ARGS), /document 2 of the stream must be a mapping/);
+    });
+
+    it('one object that is not a ResourceList (a Deployment, a List) is read as a one-document stream', () => {
+      for (const doc of ['apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n', 'apiVersion: v1\nkind: List\nitems: []\n']) {
+        const r = execFn(doc, OK_ARGS);
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout, doc, 'nothing to change: the document comes back byte for byte');
+      }
     });
 
     it('ResourceList with an unknown apiVersion', () => {
@@ -96,9 +104,9 @@ describe('hardening: bad input through the bundle', function () {
       assertRejected(execFn(`${RL_HEAD}items:\n- apiVersion: v1\n  kind: ""\n`, OK_ARGS), /items\[0\] has no kind/);
     });
 
-    it('a multi-document stream', () => {
+    it('a multi-document stream of ResourceLists', () => {
       const r = execFn(`${RL_HEAD}items: []\n---\n${RL_HEAD}items: []\n`, OK_ARGS);
-      assertRejected(r, /input is a stream of 2 YAML documents, expected one ResourceList \(use --stream/);
+      assertRejected(r, /document 1 of the stream is a ResourceList: a stream holds Kubernetes objects, one per document/);
     });
 
     it('duplicate keys, at the top and inside an item, name the line', () => {
@@ -180,7 +188,7 @@ describe('hardening: bad input through the bundle', function () {
         assert.equal(err.field?.path, 'spec.containers[0].image');
         assert.deepEqual(err.resourceRef, { apiVersion: 'v1', kind: 'Pod', name: 'p1', namespace: 'ns' });
         // stderr names the object and field too
-        assert.match(r.stderr, /^\[error\] v1\/Pod\/ns\/p1 spec\.containers\[0\]\.image: /m);
+        assert.match(r.stderr, /^proxy-private-images: \[error\] v1\/Pod\/ns\/p1 spec\.containers\[0\]\.image: /m);
         // nothing was rewritten, no Secret added
         assert.equal(out.items.length, 2);
       });

@@ -219,8 +219,9 @@ describe('hardening: every functionConfig field with a wrong value', function ()
     // Decision: not an error. "*" adds every namespace seen in the input and the names add theirs (a union), which
     // is what "all of mine, plus monitoring that another package creates" needs.
     it('is the union of every namespace seen and the names', () => {
-      const fc = { ...BASE, images: { private: ['127.0.0.1:9/**'] }, pullSecret: { namespaces: ['*', 'extra'] } };
-      const input = `${podList([image], JSON.stringify(fc))}`.replace(
+      const fc = { ...BASE, images: { private: ['127.0.0.9/**'] }, pullSecret: { namespaces: ['*', 'extra'] } };
+      // decided by the glob: nothing is probed; no port, since a private image is rewritten
+      const input = `${podList(['127.0.0.9/org/api:1'], JSON.stringify(fc))}`.replace(
         'items:\n',
         'items:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: other}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c, namespace: third}\n',
       );

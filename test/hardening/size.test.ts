@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import { MAX_INPUT_BYTES } from '../../src/io/resource-list.js';
+import { MAX_INPUT_BYTES } from '../../src/read/input.js';
 import { run } from '../../src/run.js';
 import { assertRejected, execFn, RL_HEAD, SECRET_LICENSE, type ResourceListOut } from './support.js';
 

@@ -20,7 +20,7 @@ describe('hardening: --stream failures', function () {
       const r = execFn('kind: Pod\nmetadata: {name: web}\n', ['--stream', ...OK_ARGS]);
       assert.equal(r.status, 1);
       assert.equal(r.stdout, '');
-      assert.match(r.stderr, /items\[0\] \(metadata\.name "web"\) has no apiVersion/);
+      assert.match(r.stderr, /document 1 of the stream \(metadata\.name "web"\) has no apiVersion/);
     });
 
     it('an alias bomb', () => {

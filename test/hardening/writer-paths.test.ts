@@ -55,7 +55,7 @@ describe('hardening: both writers agree', () => {
       const input =
         'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n' +
         '  - apiVersion: v1\n    kind: Pod\n    metadata: {name: w, namespace: a}\n    spec:\n      containers:\n        - name: a\n          image: quay.io/org/api:1\n' +
-        `  - apiVersion: v1\n    kind: Secret\n    metadata:\n      name: app-registry\n      namespace: a\n    type: Opaque\n${data}` +
+        `  - apiVersion: v1\n    kind: Secret\n    metadata:\n      name: app-registry\n      namespace: a\n    type: kubernetes.io/dockerconfigjson\n${data}` +
         FC;
       const outs = await outputs(input);
       assertSame(outs);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { IMAGE_TAGS, runImage, setupContainerImage } from '../support/podman.js';
 import type { ContainerSetup } from '../support/podman.js';
-import { assertNoLicense, cleanTemps, EXAMPLES, execSetup, LICENSE, run, runOk } from './harness.js';
+import { assertNoLicense, cleanTemps, EXAMPLES, execSetup, LICENSE, run, runOk, SETUP_TIMEOUT_MS } from './harness.js';
 
 describe('container image', function () {
   let setup: ContainerSetup;
@@ -17,7 +17,7 @@ describe('container image', function () {
   let input: string;
 
   before(function () {
-    this.timeout(1_500_000);
+    this.timeout(SETUP_TIMEOUT_MS);
     env = execSetup().env;
     setup = setupContainerImage();
     const src = join(EXAMPLES, 'kpt-render');

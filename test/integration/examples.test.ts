@@ -1,15 +1,14 @@
 /**
- * Every folder in examples/ runs through the real tool it documents (kpt, kubectl kustomize, the CLI, the container
- * image through podman), offline: all decisions come from images.private / images.public. The output is compared
+ * Every folder in examples/ runs through the real tool it documents (kpt, kubectl kustomize, standalone kustomize,
+ * the CLI, the container image through podman), offline: all decisions come from images.private / images.public. The output is compared
  * with the folder's `.expected/` (UPDATE_EXPECTED=1 rewrites them), and a second run on the output changes nothing.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { resourceListToStream } from '../../src/cli/legacy-plugin.js';
+import { resourceListToStream } from '../helpers/stream.js';
 import { setupContainerImage } from '../support/podman.js';
-import type { ContainerSetup } from '../support/podman.js';
 import {
   assertNoLicense,
   cleanTemps,
@@ -21,6 +20,7 @@ import {
   gitSnapshot,
   kptRender,
   run,
+  SETUP_TIMEOUT_MS,
   stagedDiff,
   tempDir,
 } from './harness.js';
@@ -48,7 +48,7 @@ const CASES: Readonly<Record<string, Case>> = {
   'vendor-registry': { runner: 'kpt-render' },
   'crd-fieldspecs': { runner: 'kpt-render' },
   'kustomize-container': { runner: 'kustomize', container: true },
-  'kustomize-exec': { runner: 'kustomize-exec', container: true },
+  'kustomize-exec': { runner: 'kustomize-exec' },
   'kustomize-legacy-plugin': { runner: 'kustomize-legacy' },
 };
 
@@ -59,9 +59,11 @@ function itemsOf(resourceList: string): unknown {
   return (parse(resourceList) as { items: unknown }).items;
 }
 
-function kustomizeBuild(dir: string, env: NodeJS.ProcessEnv, extra: readonly string[] = []): string {
-  const r = run('kubectl', ['kustomize', '--enable-alpha-plugins', ...extra, dir], { env });
-  assert.equal(r.status, 0, `kubectl kustomize ${dir} failed:\n${r.stderr}`);
+/** `kubectl kustomize DIR --enable-alpha-plugins` or, with `standalone`, `kustomize build DIR --enable-alpha-plugins`. */
+function kustomizeBuild(dir: string, env: NodeJS.ProcessEnv, extra: readonly string[] = [], standalone = false): string {
+  const [cmd, args] = standalone ? ['kustomize', ['build', dir, '--enable-alpha-plugins', ...extra]] as const : ['kubectl', ['kustomize', '--enable-alpha-plugins', ...extra, dir]] as const;
+  const r = run(cmd, args, { env });
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
   assertNoLicense(r.stdout.replace(/\.dockerconfigjson: \S+/g, ''), 'kustomize stdout outside the Secret data');
   assertNoLicense(r.stderr, 'kustomize stderr');
   return r.stdout;
@@ -71,36 +73,39 @@ function kustomizeBuild(dir: string, env: NodeJS.ProcessEnv, extra: readonly str
  * Second kustomize run: the first output becomes the resources of a kustomization with the same transformer.
  * The build must succeed (no "generated duplicate resource") and give the same objects back.
  */
-function kustomizeAgain(firstOutput: string, transformerConfig: string, env: NodeJS.ProcessEnv, extra: readonly string[], pluginHome?: string): void {
+function kustomizeAgain(
+  firstOutput: string,
+  transformerConfig: string,
+  env: NodeJS.ProcessEnv,
+  extra: readonly string[],
+  pluginHome?: string,
+  standalone = false,
+): void {
   const dir = tempDir();
   writeFileSync(join(dir, 'rendered.yaml'), firstOutput);
   writeFileSync(join(dir, 'proxy-private-images.yaml'), transformerConfig);
   writeFileSync(join(dir, 'kustomization.yaml'), 'resources:\n  - rendered.yaml\ntransformers:\n  - proxy-private-images.yaml\n');
-  const second = kustomizeBuild(dir, pluginHome ? { ...env, KUSTOMIZE_PLUGIN_HOME: pluginHome } : env, extra);
+  const second = kustomizeBuild(dir, pluginHome ? { ...env, KUSTOMIZE_PLUGIN_HOME: pluginHome } : env, extra, standalone);
   const objs = (text: string): unknown[] => parseAllDocuments(text).map((d) => d.toJS());
   assert.deepEqual(objs(second), objs(firstOutput));
 }
 
-/** The exec form, run through the container instead: kubectl kustomize skips exec functions, the items are the same. */
-function execToContainer(configText: string, image: string): string {
-  const converted = configText.replace(
-    /exec:\n\s+path: \S+\n/,
-    `container:\n        image: ${image}\n        envs:\n          - LICENSE_ID\n`,
-  );
+/** The exec form's config with its `path:` pointing elsewhere (the copied bundle), for a build outside the example. */
+function execAt(configText: string, path: string): string {
+  const converted = configText.replace(/(exec:\n\s+path: )\S+\n/, `$1${path}\n`);
   assert.notEqual(converted, configText, 'the kustomize-exec example no longer has the exec annotation this test rewrites');
   return converted;
 }
 
 describe('examples/ run through their real tools', function () {
-  let container: ContainerSetup;
   let execEnv: NodeJS.ProcessEnv;
+  let execBin: string;
   let ctrEnv: NodeJS.ProcessEnv;
 
   before(function () {
-    this.timeout(1_500_000);
-    execEnv = execSetup().env;
-    container = setupContainerImage();
-    ctrEnv = containerEnv(container);
+    this.timeout(SETUP_TIMEOUT_MS);
+    ({ env: execEnv, bin: execBin } = execSetup());
+    ctrEnv = containerEnv(setupContainerImage());
   });
 
   after(cleanTemps);
@@ -168,18 +173,19 @@ describe('examples/ run through their real tools', function () {
           return;
         }
         case 'kustomize': {
+          // the container form, under kubectl's kustomize and under standalone kustomize: the same output
           const out = kustomizeBuild(src, env, ['--network']);
           expectGolden(join(expected, 'output.yaml'), out);
           kustomizeAgain(out, readFileSync(join(src, 'proxy-private-images.yaml'), 'utf8'), env, ['--network']);
+          assert.equal(kustomizeBuild(src, env, ['--network'], true), out, 'standalone kustomize gives what kubectl kustomize gives');
           return;
         }
         case 'kustomize-exec': {
-          const dir = copyExample(src);
-          const config = execToContainer(readFileSync(join(src, 'proxy-private-images.yaml'), 'utf8'), container.image);
-          writeFileSync(join(dir, 'proxy-private-images.yaml'), config);
-          const out = kustomizeBuild(dir, env);
+          // as its README says: standalone kustomize, in the example folder, the exec path relative to it
+          const out = kustomizeBuild(src, env, ['--enable-exec'], true);
           expectGolden(join(expected, 'output.yaml'), out);
-          kustomizeAgain(out, config, env, []);
+          const fn = join(execBin, 'proxy-private-images');
+          kustomizeAgain(out, execAt(readFileSync(join(src, 'proxy-private-images.yaml'), 'utf8'), fn), env, ['--enable-exec'], undefined, true);
           return;
         }
         case 'kustomize-legacy': {

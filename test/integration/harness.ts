@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
+import { GO_TOOL_BUILD_TIMEOUT_MS, toolBinDir } from '../support/go-tools.js';
 import { PROJECT_ROOT } from '../support/podman.js';
 import type { ContainerSetup } from '../support/podman.js';
 import { ensureBundle, ensureKrmTools, run, runOk, writePipeBin } from '../support/tools.js';
@@ -37,12 +38,23 @@ export function copyExample(src: string, name = 'pkg'): string {
   return dir;
 }
 
-let binDir: string | undefined;
+/**
+ * For `before` hooks that call execSetup or containerEnv: standalone kustomize may be built first (go-tools.ts), and
+ * the container image (podman.ts) takes minutes on a new machine.
+ */
+export const SETUP_TIMEOUT_MS = GO_TOOL_BUILD_TIMEOUT_MS + 30 * 60_000;
 
-/** Tools checked, bundle present, a BIN folder with `proxy-private-images` and a `kustomize` stand-in. */
+let binDir: string | undefined;
+let kustomizeDir: string | undefined;
+
+/**
+ * Tools checked, bundle present; `env` has on PATH a folder holding only a copy of the bundle as
+ * `proxy-private-images`, and one holding only the pinned standalone `kustomize`.
+ */
 export function execSetup(): { bin: string; env: NodeJS.ProcessEnv } {
   ensureKrmTools();
   ensureBundle();
+  kustomizeDir ??= toolBinDir('kustomize');
   if (binDir === undefined) {
     // shared by every test file of this run, so not in `temps` (each file's after hook empties those)
     const dir = mkdtempSync(join(tmpdir(), 'ppi-pipebin-'));
@@ -53,7 +65,8 @@ export function execSetup(): { bin: string; env: NodeJS.ProcessEnv } {
 }
 
 function withBin(base: NodeJS.ProcessEnv, bin: string): NodeJS.ProcessEnv {
-  return { ...base, PATH: `${bin}${delimiter}${base.PATH ?? ''}`, LICENSE_ID: LICENSE };
+  const path = [bin, ...(kustomizeDir ? [kustomizeDir] : []), base.PATH ?? ''].join(delimiter);
+  return { ...base, PATH: path, LICENSE_ID: LICENSE };
 }
 
 /** The environment for runs that may start containers: the docker wrapper and the pipe BIN first on PATH. */
@@ -120,3 +133,21 @@ export function kptRender(dir: string, env: NodeJS.ProcessEnv, extra: readonly s
 }
 
 export { run, runOk };
+
+/**
+ * The fenced code block that follows `<!-- snippet: NAME -->` in a Markdown file: the recipe exactly as a user
+ * copies it, for tests that run it.
+ */
+export function snippet(markdownFile: string, name: string): string {
+  const text = readFileSync(markdownFile, 'utf8');
+  const marker = `<!-- snippet: ${name} -->`;
+  const at = text.indexOf(marker);
+  assert.ok(at >= 0, `${relative(PROJECT_ROOT, markdownFile)} has no ${marker}`);
+  const m = /^[ \t]*```[^\n]*\n([\s\S]*?)^[ \t]*```/m.exec(text.slice(at + marker.length));
+  assert.ok(m, `no code block after ${marker} in ${relative(PROJECT_ROOT, markdownFile)}`);
+  const indent = /^[ \t]*/.exec(m[1]!)![0];
+  return m[1]!
+    .split('\n')
+    .map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l))
+    .join('\n');
+}

@@ -18,6 +18,7 @@ import {
   kptRender,
   LICENSE,
   run,
+  SETUP_TIMEOUT_MS,
   stagedDiff,
   treeSnapshot,
 } from './harness.js';
@@ -31,6 +32,7 @@ function decodedAuths(secretFile: string): Record<string, { username: string; pa
 describe('kpt', function () {
   let env: NodeJS.ProcessEnv;
   before(function () {
+    this.timeout(SETUP_TIMEOUT_MS);
     env = execSetup().env;
   });
   after(cleanTemps);
@@ -101,7 +103,7 @@ describe('kpt', function () {
   describe('fn eval --image with the locally built container image', function () {
     let ctrEnv: NodeJS.ProcessEnv;
     before(function () {
-      this.timeout(1_500_000);
+      this.timeout(SETUP_TIMEOUT_MS);
       ctrEnv = containerEnv(setupContainerImage());
     });
 

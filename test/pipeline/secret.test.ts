@@ -75,7 +75,7 @@ describe('pull Secret, namespaces and imagePullSecrets', () => {
     name: acme-registry
     namespace: shop
     labels: {keep: me}
-  type: Opaque
+  type: kubernetes.io/dockerconfigjson
   data:
     .dockerconfigjson: c3RhbGU=`;
     const out = await runFn(resourceList(`${deploy('a', 'shop', 'quay.io/acme/a:1')}\n${existing}`));
@@ -180,16 +180,72 @@ describe('pull Secret, namespaces and imagePullSecrets', () => {
     });
   }
 
-  it('warns that a proxied reference for a registry with a port cannot be pulled, and a second run leaves it alone', async () => {
+  it('a private image on a registry with a port is an error naming the image and the ways out (issue 15.1)', async () => {
     const input = resourceList(deploy('a', 'n', 'registry.example.com:5000/acme/a:1'), 'appSlug: acme\n  images: {private: ["registry.example.com:5000/**"]}');
-    const once = await runFn(input);
-    assert.equal(once.exitCode, 0, once.stderr);
-    assert.equal(once.parsed.items[0].spec.template.spec.containers[0].image, 'proxy.replicated.com/proxy/acme/registry.example.com:5000/acme/a:1');
-    const warning = once.parsed.results.find((r: any) => r.severity === 'warning');
-    assert.match(warning.message, /not a valid image reference .*container runtimes will refuse to pull it/);
-    assert.equal(warning.field.path, 'spec.template.spec.containers[0].image');
-    const twice = await runFn(once.stdout);
-    assert.equal(twice.exitCode, 0, twice.stderr);
-    assert.equal(twice.stdout.slice(0, twice.stdout.indexOf('functionConfig')), once.stdout.slice(0, once.stdout.indexOf('functionConfig')));
+    const out = await runFn(input);
+    assert.equal(out.exitCode, 1);
+    const error = out.parsed.results.find((r: any) => r.severity === 'error');
+    assert.equal(error.tags.code, 'IMAGE_PORT_REGISTRY');
+    assert.equal(error.field.path, 'spec.template.spec.containers[0].image');
+    assert.match(error.message, /registry\.example\.com:5000\/acme\/a:1 is private.*default port.*Replicated registry.*images\.public/);
+    assert.equal(out.parsed.items[0].spec.template.spec.containers[0].image, 'registry.example.com:5000/acme/a:1', 'nothing rewritten');
+  });
+
+  it('a public image on a registry with a port stays as it is, also with proxyPublicImages', async () => {
+    const input = resourceList(deploy('a', 'n', 'registry.example.com:5000/acme/a:1'), 'appSlug: acme\n  proxyPublicImages: true\n  images: {public: ["registry.example.com:5000/**"]}');
+    const out = await runFn(input);
+    assert.equal(out.exitCode, 0, out.stderr);
+    assert.equal(out.parsed.items[0].spec.template.spec.containers[0].image, 'registry.example.com:5000/acme/a:1');
+  });
+
+  it('an existing Secret of that name that is not ours is a conflict, not taken over (issue 11.7)', async () => {
+    const cases: [string, RegExp][] = [
+      ['type: Opaque\n  data: {x: eQ==}', /its type is "Opaque"/],
+      ['type: kubernetes.io/dockerconfigjson\n  stringData: {x: y}', /stringData/],
+      ['type: kubernetes.io/dockerconfigjson\n  immutable: true\n  data: {.dockerconfigjson: c3RhbGU=}', /immutable/],
+      ['data: {x: eQ==}', /type is not set/],
+    ];
+    for (const [body, why] of cases) {
+      const existing = `- apiVersion: v1\n  kind: Secret\n  metadata: {name: acme-registry, namespace: shop}\n  ${body}`;
+      const out = await runFn(resourceList(`${deploy('a', 'shop', 'quay.io/acme/a:1')}\n${existing}`));
+      assert.equal(out.exitCode, 1, body);
+      const error = out.parsed.results.find((r: any) => r.severity === 'error');
+      assert.equal(error.tags.code, 'SECRET_CONFLICT');
+      assert.deepEqual(error.resourceRef, { apiVersion: 'v1', kind: 'Secret', name: 'acme-registry', namespace: 'shop' });
+      assert.match(error.message, why);
+      assert.equal(out.parsed.items[0].spec.template.spec.containers[0].image, 'quay.io/acme/a:1', 'a failed run changes nothing');
+    }
+  });
+
+  it('pullSecret.emit: false wires imagePullSecrets, writes no Secret and says which namespace needs it', async () => {
+    const out = await runFn(resourceList(deploy('a', 'shop', 'quay.io/acme/a:1'), 'appSlug: acme\n  pullSecret: {emit: false}\n  images: {private: ["quay.io/**"]}'));
+    assert.equal(out.exitCode, 0, out.stderr);
+    assert.equal(secrets(out.parsed.items).length, 0);
+    assert.deepEqual(out.parsed.items[0].spec.template.spec.imagePullSecrets, [{ name: 'acme-registry' }]);
+    assert.ok(out.parsed.results.some((r: any) => /acme-registry is needed in namespace shop .*not written \(pullSecret\.emit: false\)/.test(r.message)));
+    assert.ok(!out.stdout.includes(Buffer.from(LICENSE).toString('base64')));
+  });
+
+  it('registry.host: images on registry.replicated.com/<app> move to the custom domain, images already there stay, the Secret covers both', async () => {
+    const cfg = 'appSlug: acme\n  registry: {host: registry.acme.com}\n  images: {private: ["quay.io/**"]}';
+    const input = resourceList(`${deploy('a', 'shop', 'registry.replicated.com/acme/api:1')}\n${deploy('b', 'shop', 'registry.acme.com/acme/web:2')}`, cfg);
+    const out = await runFn(input);
+    assert.equal(out.exitCode, 0, out.stderr);
+    assert.equal(out.parsed.items[0].spec.template.spec.containers[0].image, 'registry.acme.com/acme/api:1');
+    assert.equal(out.parsed.items[1].spec.template.spec.containers[0].image, 'registry.acme.com/acme/web:2');
+    for (const i of [0, 1]) assert.deepEqual(out.parsed.items[i].spec.template.spec.imagePullSecrets, [{ name: 'acme-registry' }]);
+    const auths = decode(secrets(out.parsed.items)[0]).auths;
+    assert.ok(auths['registry.acme.com'] && auths['registry.replicated.com'] && auths['proxy.replicated.com']);
+    const twice = await runFn(out.stdout);
+    assert.equal(twice.stdout, out.stdout.replace(/results:[\s\S]*$/, twice.stdout.slice(twice.stdout.indexOf('results:'))));
+  });
+
+  it('proxy.host and registry.host must be registry hosts (a dot, a port or localhost)', async () => {
+    for (const cfg of ['proxy: {host: imageproxy}', 'registry: {host: myregistry}']) {
+      const out = await runFn(resourceList(deploy('a', 'shop', 'quay.io/acme/a:1'), `appSlug: acme\n  ${cfg}\n  images: {private: ["quay.io/**"]}`));
+      assert.equal(out.exitCode, 1);
+      assert.match(out.stderr, /must be a registry host \(with a dot, a port, or localhost\)/);
+      assert.equal(out.parsed.results[0].tags.code, 'CONFIG_INVALID');
+    }
   });
 });

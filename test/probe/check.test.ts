@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { runCheck } from '../../src/cli/check.js';
+import { decideAll } from '../../src/decide/decide.js';
+import { createPolicy } from '../../src/decide/policy.js';
 import { createProber, DEFAULT_PROBE_SETTINGS, type ProbeSettings } from '../../src/probe/index.js';
 import { closedPort } from '../support/misbehaving.js';
 import { startRegistry, type RegistryHandle } from '../support/registries.js';
@@ -24,7 +26,9 @@ describe('check command (runCheck) against real registries', function () {
     const settings: ProbeSettings = { ...DEFAULT_PROBE_SETTINGS, retries: 1, insecureRegistries: [open.host, basic.host, token.host, `127.0.0.1:${refused}`] };
     const prober = createProber(settings, { env: {}, backoffBaseMs: 10 });
     try {
-      const out = await runCheck(images, settings, prober);
+      // no globs and no vendor registries: every image goes to the probe, as a render with an empty policy would
+      const policy = createPolicy({ proxyHost: 'proxy.replicated.com', vendorRegistries: [], privateGlobs: [], publicGlobs: [] });
+      const out = await runCheck(images, (refs) => decideAll(refs, policy, 'fail', () => prober));
       return { ...out, lines: out.stdout.trimEnd().split('\n').map((l) => l.split(/ {2,}/)) };
     } finally {
       await prober.close();
@@ -47,7 +51,7 @@ describe('check command (runCheck) against real registries', function () {
     assert.match(lines[1]![2]!, /answered 401 \(Basic auth required\)$/);
     assert.match(lines[2]![2]!, /answered 200 after an anonymous token$/);
     assert.match(lines[3]![2]!, /answered 401 after an anonymous token \(insufficient_scope\)$/);
-    assert.match(lines[4]![2]!, /answered 404; registries such as quay.io/);
+    assert.match(lines[4]![2]!, new RegExp(`^HEAD http://${open.host}/v2/pub/missing/manifests/1 answered 404$`));
     assert.match(lines[5]![2]!, new RegExp(`^GET http://127.0.0.1:${refused}/v2/ failed: connection refused \\(after 1 retry\\)$`));
     assert.equal(exitCode, 1, 'an inconclusive image fails the command');
   });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createProber, DEFAULT_PROBE_SETTINGS, type ProbeOutcome, type ProbeSettings, type ProberOptions } from '../../src/probe/index.js';
+import { explain } from '../../src/probe/explain.js';
 import { parseReference, formatReference } from '../../src/reference/parse.js';
 import { closedPort } from '../support/misbehaving.js';
 import { startRegistry, type RegistryHandle } from '../support/registries.js';
@@ -77,7 +78,8 @@ describe('probe: real registries on loopback', function () {
     const out = await probe([`${open.host}/nope/x:1`, `${open.host}/pub/oci:nope`]);
     for (const o of out.values()) {
       assert.equal(o.verdict, 'private-404');
-      assert.match(o.reason, /answered 404; registries such as quay.io/);
+      assert.match(o.reason, /answered 404$/);
+      assert.match(explain(o), /does not exist for an anonymous client; some registries hide private repositories this way, so it is treated as private — check the reference$/);
     }
   });
 

@@ -105,7 +105,7 @@ const resourceList = fc
       else if (kind === 'Secret') items.push({ apiVersion: 'v1', kind, metadata: metadata(`s${i}`, ns), type: 'Opaque', data: { k: 'dg==' } });
       else items.push({ apiVersion: 'v1', kind, metadata: metadata(`o${i}`, ns), ...(kind === 'ConfigMap' ? { data } : { spec: { ports: [{ port: 80 }] } }) });
     });
-    if (existingSecret) items.push({ apiVersion: 'v1', kind: 'Secret', metadata: metadata('app-registry', 'a'), type: 'Opaque', data: { old: 'eA==' } });
+    if (existingSecret) items.push({ apiVersion: 'v1', kind: 'Secret', metadata: metadata('app-registry', 'a'), type: 'kubernetes.io/dockerconfigjson', data: { old: 'eA==' } });
     // a deterministic shuffle
     const shuffled = items.map((it, i) => ({ it, k: (i * 7919 + order) % 104729 })).sort((x, y) => x.k - y.k).map((x) => x.it);
     return {

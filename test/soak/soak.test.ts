@@ -10,7 +10,7 @@ import { runInNewContext } from 'node:vm';
 import { parse } from 'yaml';
 import { createProber } from '../../src/probe/index.js';
 import { run, type RunDeps } from '../../src/run.js';
-import { startRegistry, type RegistryHandle } from '../support/registries.js';
+import { onPort80, startRegistry, type RegistryHandle } from '../support/registries.js';
 
 const LICENSE = 'soak-license-5b2c9e';
 const RUNS = 1000;
@@ -51,7 +51,7 @@ describe('soak', function () {
   };
 
   before(async () => {
-    registry = await startRegistry({ auth: 'token', anonymousPull: ['pub/*'] });
+    registry = await startRegistry({ auth: 'token', anonymousPull: ['pub/*'], listen: onPort80() });
     await Promise.all([registry.push('pub/app', '1'), registry.push('priv/app', '1')]);
   });
 

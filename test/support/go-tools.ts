@@ -8,7 +8,9 @@
  *
  * Without Go the first use fails with a message that names what to install. The first build of all four takes
  * several minutes on 2 cores (see the README); builds run under `flock` so two test runs never build one tool
- * at once. Also a CLI: `node --import tsx test/support/go-tools.ts [NAME...]` builds and prints their paths.
+ * at once. Binaries are static (CGO_ENABLED=0), as the projects' own releases are, so they also run inside a
+ * container image. Also a CLI: `node --import tsx test/support/go-tools.ts [NAME...]` builds and prints their
+ * paths and how long each took (.ci/run does this before the tests).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
@@ -61,6 +63,9 @@ export const GO_TOOLS = {
 
 export type GoToolName = keyof typeof GO_TOOLS;
 
+/** For the `before` hook of a test that calls goTool: long enough to build one tool on a busy 2-core machine. */
+export const GO_TOOL_BUILD_TIMEOUT_MS = 30 * 60_000;
+
 export function toolsCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env['PPI_TOOLS_CACHE']) return env['PPI_TOOLS_CACHE'];
   const base = env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
@@ -90,8 +95,8 @@ export function goTool(name: GoToolName, env: NodeJS.ProcessEnv = process.env): 
   const known = resolved.get(name);
   if (known) return known;
   const tool: GoTool = GO_TOOLS[name];
-  const fromPath = name === 'helm3' || name === 'helm4' ? undefined : onPathAtVersion(tool);
-  const path = fromPath ?? cached(name, tool, env);
+  // (helm 3 and helm 4 are both `helm`: the version pattern tells which major a PATH copy is.)
+  const path = onPathAtVersion(tool) ?? cached(name, tool, env);
   resolved.set(name, path);
   return path;
 }
@@ -108,12 +113,14 @@ function cached(name: GoToolName, tool: GoTool, env: NodeJS.ProcessEnv): string 
   }
   mkdirSync(dir, { recursive: true });
   const tmp = `${dir}.build-${process.pid}`;
+  const started = Date.now();
+  process.stderr.write(`proxy-private-images tests: building ${tool.command} ${tool.version} with go install into ${dir} (once per machine; minutes on 2 cores)\n`);
   // flock: two test runs on one machine build each tool once; the second finds the binary when it gets the lock.
   const script = [
     'set -e',
     `[ -x "$BIN" ] && exit 0`,
     'rm -rf "$TMP"; mkdir -p "$TMP"',
-    'GOBIN="$TMP" GOFLAGS=-buildvcs=false go install "$MOD@$VER"',
+    'GOBIN="$TMP" GOFLAGS=-buildvcs=false CGO_ENABLED=0 go install "$MOD@$VER"',
     'mv "$TMP/$CMD" "$BIN"; rm -rf "$TMP"',
   ].join('\n');
   const r = sh(
@@ -126,6 +133,7 @@ function cached(name: GoToolName, tool: GoTool, env: NodeJS.ProcessEnv): string 
     rmSync(tmp, { recursive: true, force: true });
     throw new Error(`building ${tool.command} ${tool.version} with \`go install ${tool.module}@${tool.version}\` failed:\n${r.out.slice(-4000)}`);
   }
+  process.stderr.write(`proxy-private-images tests: ${tool.command} ${tool.version} ready after ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   return bin;
 }
 
@@ -145,10 +153,19 @@ export function toolBinDir(name: GoToolName, env: NodeJS.ProcessEnv = process.en
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const names = (process.argv.length > 2 ? process.argv.slice(2) : Object.keys(GO_TOOLS)) as GoToolName[];
+  const all = Date.now();
+  let failed = 0;
   for (const n of names) {
     if (!(n in GO_TOOLS)) throw new Error(`unknown tool ${n}: one of ${Object.keys(GO_TOOLS).join(', ')}`);
     const started = Date.now();
-    const path = goTool(n);
-    console.log(`${n} ${GO_TOOLS[n].version}: ${path} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    try {
+      const path = goTool(n);
+      console.log(`${n} ${GO_TOOLS[n].version}: ${path} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    } catch (e) {
+      failed++;
+      console.log(`${n} ${GO_TOOLS[n].version}: NOT AVAILABLE: ${(e as Error).message}`);
+    }
   }
+  console.log(`test tools: ${names.length - failed} of ${names.length} ready in ${((Date.now() - all) / 1000).toFixed(0)} s`);
+  process.exitCode = failed > 0 ? 1 : 0;
 }

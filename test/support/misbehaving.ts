@@ -141,6 +141,23 @@ export function bearerChallenge(realm: string, extra = ''): Handler {
   };
 }
 
+/**
+ * A loopback address that nothing listens on (ports 80 and 443 refuse): a registry host with no port, as an image
+ * that is to be rewritten needs (a proxy path cannot carry a port). Checked, never assumed.
+ */
+export async function refusedHost(ip = '127.0.0.9'): Promise<string> {
+  const { connect } = await import('node:net');
+  for (const port of [80, 443]) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: ip, port });
+      socket.once('connect', () => (socket.destroy(), resolve(false)));
+      socket.once('error', () => resolve(true));
+    });
+    if (!refused) throw new Error(`${ip}:${port} accepts connections: the tests need an address where nothing listens`);
+  }
+  return ip;
+}
+
 /** A port on 127.0.0.1 with nothing listening (connection refused). */
 export async function closedPort(): Promise<number> {
   const s = createNetServer();

@@ -1,11 +1,13 @@
 /**
  * Builds and runs the function's container image for real, with podman, on machines without a Docker engine or a
- * reachable container registry (recipe: shared/docs/container-build.md).
+ * reachable container registry.
  *
  * - podman's state is private to these tests: `containers.conf` (ulimits the sandbox allows, runc) and `storage.conf`
  *   (overlay, graphroot/runroot) under PPI_PODMAN_DIR (default /var/tmp/ppi-podman), so the ~260 MB stand-in base image
  *   is built once per machine and reused by later test runs.
- * - The stand-in for `docker.io/library/node:22-bookworm-slim` comes from ../shared/tools/node-base-image.sh.
+ * - The base image `docker.io/library/node:22-bookworm-slim` comes from scripts/node-base-image.sh: the real one when
+ *   podman has it or can pull it (PPI_BASE_IMAGE_PULL=never skips the pull), else a stand-in built from Debian and
+ *   npm packages (about a minute, once per machine).
  * - Our image is built from the project's Dockerfile with `--pull=never` and tagged with every name the examples use.
  * - A `docker` wrapper (kpt and kustomize call `docker`) goes into a temp BIN dir that callers put first on PATH.
  *
@@ -14,17 +16,20 @@
  */
 import { spawnSync } from 'node:child_process';
 import type { SpawnSyncOptions } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BASE_IMAGE = 'docker.io/library/node:22-bookworm-slim';
-export const BASE_IMAGE_SCRIPT = resolve(PROJECT_ROOT, '..', 'shared', 'tools', 'node-base-image.sh');
+export const BASE_IMAGE_SCRIPT = join(PROJECT_ROOT, 'scripts', 'node-base-image.sh');
 /** The name the tests build; the other tags are the names examples and docs use. */
 export const IMAGE = 'localhost/proxy-private-images:dev';
-export const EXAMPLE_IMAGE = 'ghcr.io/proxy-private-images/proxy-private-images:dev';
+/** The released image's name: the README, the examples and the Dockerfile's comment all use this tag. */
+export const IMAGE_REPOSITORY = 'ghcr.io/proxy-private-images/proxy-private-images';
+export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+export const EXAMPLE_IMAGE = `${IMAGE_REPOSITORY}:${PACKAGE_VERSION}`;
 export const IMAGE_TAGS: readonly string[] = [IMAGE, EXAMPLE_IMAGE];
 
 const APT_PACKAGES: Readonly<Record<string, string>> = {
@@ -157,11 +162,10 @@ export function writeDockerWrapper(binDir: string, confDir: string): string {
 function buildScript(): string {
   return `set -eu
 if ! podman image exists "$BASE_IMAGE"; then
-  echo "proxy-private-images tests: building the stand-in base image $BASE_IMAGE (first run on this machine, about a minute)" >&2
-  [ -f "$BASE_IMAGE_SCRIPT" ] || { echo "missing $BASE_IMAGE_SCRIPT (the shared tools folder beside the project)" >&2; exit 3; }
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
-  TAG="$BASE_IMAGE" WORK="$work" bash "$BASE_IMAGE_SCRIPT" >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 4; }
+  echo "proxy-private-images tests: providing the base image $BASE_IMAGE (first run on this machine, about a minute)" >&2
+  log=$(mktemp)
+  trap 'rm -f "$log"' EXIT
+  TAG="$BASE_IMAGE" ENGINE=podman PULL="$PULL" bash "$BASE_IMAGE_SCRIPT" >"$log" 2>&1 || { cat "$log" >&2; exit 4; }
 fi
 # the build stage gets a name too, so its npm ci layer stays cached while dangling leftovers are pruned
 podman build --pull=never -q -f "$PROJECT_ROOT/Dockerfile" --target build -t "$IMAGE-build" "$PROJECT_ROOT" >/dev/null
@@ -177,6 +181,7 @@ export function buildFunctionImage(confDir: string, root = podmanRoot()): void {
     ...podmanEnv(confDir),
     BASE_IMAGE,
     BASE_IMAGE_SCRIPT,
+    PULL: process.env['PPI_BASE_IMAGE_PULL'] ?? 'try',
     PROJECT_ROOT,
     IMAGE,
     EXTRA_TAGS: IMAGE_TAGS.filter((t) => t !== IMAGE).join(' '),
@@ -185,6 +190,18 @@ export function buildFunctionImage(confDir: string, root = podmanRoot()): void {
   if (r.status !== 0) {
     throw new Error(`building the container image failed (exit ${r.status}):\n${r.stderr.slice(-8000)}`);
   }
+}
+
+/**
+ * `podman build --pull=never -t TAG CONTEXT` into the private storage, under the same lock as the function image
+ * (for images the tests make from a recipe: the Argo CD sidecar, stand-ins for images no registry here serves).
+ */
+export function buildImage(setup: ContainerSetup, contextDir: string, tag: string, dockerfile = join(contextDir, 'Dockerfile')): void {
+  const r = sh('flock', ['-w', '1200', join(podmanRoot(), '.lock'), 'podman', 'build', '--pull=never', '-q', '-f', dockerfile, '-t', tag, contextDir], {
+    env: setup.env,
+    timeout: 1_500_000,
+  });
+  if (r.status !== 0) throw new Error(`podman build -t ${tag} failed (exit ${r.status}):\n${r.stderr.slice(-8000)}`);
 }
 
 let shared: ContainerSetup | undefined;

@@ -35,6 +35,19 @@ export interface RegistryOptions {
   readonly listen?: { readonly ip: string; readonly port: number };
 }
 
+let nextOctet = 100 + (process.pid % 50) * 2;
+/**
+ * Port 80 of a fresh loopback address: the registry host then has no port, as on a real registry, so its private
+ * images can be rewritten (a proxy path cannot carry a port). Binding port 80 needs root, as the suite runs in CI.
+ */
+export function onPort80(): { ip: string; port: number } {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new Error('this test runs a registry on port 80 of a loopback address (a private image must have no port), which needs root');
+  }
+  nextOctet = nextOctet >= 250 ? 100 : nextOctet + 1;
+  return { ip: `127.0.0.${nextOctet}`, port: 80 };
+}
+
 export interface RegistryHandle {
   /** `127.0.0.1:PORT`: use as the image's registry host and in `insecureRegistries` */
   readonly host: string;

@@ -2,11 +2,11 @@
  * The real orchestrators the integration tests drive: kpt and kubectl (its embedded kustomize v5 runs container KRM
  * functions and legacy exec plugins). Present → version checked; missing → installed with apt where this machine's
  * apt sources offer them (kubectl, google-cloud-cli-kpt); otherwise a loud failure that says what to install.
- * Standalone `kustomize` is not required (it is not installable here); see `kustomizeShim`.
+ * Standalone kustomize, helm and crane come from go-tools.ts (built with `go install`, cached outside the repo).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { SpawnSyncOptions } from 'node:child_process';
-import { chmodSync, mkdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, chmodSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { aptInstall, hasCommand, PROJECT_ROOT } from './podman.js';
 
@@ -22,6 +22,30 @@ export function run(cmd: string, args: readonly string[], opts: SpawnSyncOptions
   const r = spawnSync(cmd, args as string[], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 300_000, ...opts });
   if (r.error) throw new Error(`could not run ${cmd} ${args.join(' ')}: ${r.error.message}`);
   return { status: r.status, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+}
+
+/**
+ * Like `run`, without blocking this process: for commands that talk to servers running in the test's own event
+ * loop (token issuers, misbehaving registries), which spawnSync would starve. Killed after `timeoutMs`.
+ */
+export function runAsync(cmd: string, args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`could not run ${cmd} ${args.join(' ')}: ${e.message}`));
+    });
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
 }
 
 /** Like `run`, but throws with both streams when the exit code is not 0. */
@@ -69,27 +93,15 @@ export function ensureBundle(): string {
 }
 
 /**
- * A BIN folder for pipes: `proxy-private-images` (the bundle) and a `kustomize` that stands in for the standalone
- * kustomize CLI with kubectl's embedded kustomize (`kustomize build DIR [flags]` → `kubectl kustomize DIR [flags]`;
- * `--enable-exec` is dropped since kubectl has no such flag and the pipes here do not need it).
+ * A BIN folder for pipes, as a user's machine has it: `proxy-private-images` is a copy of the bundle ALONE in it
+ * (nothing beside it: the file is the whole function). Standalone kustomize goes on PATH from `toolBinDir`.
  */
 export function writePipeBin(binDir: string): string {
   mkdirSync(binDir, { recursive: true });
   const fn = join(binDir, 'proxy-private-images');
-  if (!existsSync(fn)) symlinkSync(ensureBundle(), fn);
-  const shim = join(binDir, 'kustomize');
-  writeFileSync(
-    shim,
-    [
-      '#!/bin/sh',
-      '# test stand-in for standalone kustomize: kubectl kustomize is the same kustomize (v5), minus --enable-exec',
-      '[ "$1" = build ] || { echo "kustomize shim: only build is supported" >&2; exit 2; }',
-      'shift',
-      'for a in "$@"; do [ "$a" = --enable-exec ] || set -- "$@" "$a"; shift; done',
-      'exec kubectl kustomize "$@"',
-      '',
-    ].join('\n'),
-  );
-  chmodSync(shim, 0o755);
+  if (!existsSync(fn)) {
+    copyFileSync(ensureBundle(), fn);
+    chmodSync(fn, 0o755);
+  }
   return binDir;
 }

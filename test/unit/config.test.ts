@@ -24,7 +24,7 @@ describe('functionConfig', () => {
     assert.equal(c.onError, 'fail');
     assert.equal(c.output, 'resources');
     assert.equal(c.probe.timeoutSeconds, 10);
-    assert.equal(c.probe.deadlineSeconds, 120);
+    assert.equal(c.probe.deadlineSeconds, 30);
     assert.equal(c.probe.concurrency, 16);
     assert.equal(c.probe.retries, 3);
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import { resultsText } from '../../src/io/edits.js';
+import { resultsText } from '../../src/render/results-text.js';
 
 describe('results writer', () => {
   it('writes YAML that reads back as the same results, whatever the strings hold', () => {

@@ -1,0 +1,226 @@
+/**
+ * The input text -> the objects to work on, in one of two forms:
+ *
+ * - `resource-list`: one `config.kubernetes.io/v1` ResourceList (YAML with LF or CRLF line ends, or JSON), as kpt
+ *   and kustomize send it;
+ * - `stream`: a plain multi-document manifest stream (`--stream`, kustomize's legacy exec plugin, Helm's
+ *   post-renderer); recognised by itself when the input is not a ResourceList.
+ *
+ * Parsing is strict (yaml's composer: syntax, duplicate keys, tags), bounded (size, nesting depth, alias
+ * expansion) and keeps every node's source range, so the output can be written by splicing edits into this text.
+ */
+import { Composer, isMap, isScalar, isSeq, Parser, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
+import type { CST } from 'yaml';
+import { FnError } from '../errors.js';
+import type { ResourceRef } from '../results.js';
+import { indexAliases, type AliasIndex } from './aliases.js';
+import { describeYamlError } from './yaml-errors.js';
+
+export const RESOURCE_LIST_VERSIONS = ['config.kubernetes.io/v1', 'config.kubernetes.io/v1alpha1'];
+/**
+ * Inputs above this are refused before parsing. The parsed Document takes about 70-100 times the input's size in
+ * memory for ordinary manifests: 16 MiB stays within Node's default heap, and is about ten times the largest real
+ * application seen (Argo CD HA, 1.9 MB).
+ */
+export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
+/** Kubernetes objects nest a few dozen levels at most; yaml's composer recurses per level. */
+export const MAX_DEPTH = 256;
+
+export const PARSE_OPTIONS = { uniqueKeys: true, strict: true, prettyErrors: true, stringKeys: false, merge: true, logLevel: 'error' } as const;
+
+export type Form = 'resource-list' | 'stream';
+
+/** One Kubernetes object of the input. */
+export interface InputObject {
+  /** Position among the input's objects (items, or documents of a stream). */
+  readonly index: number;
+  readonly node: YAMLMap;
+  readonly ref: ResourceRef;
+  /** The stream document that holds it (stream form). */
+  readonly doc?: Document.Parsed;
+}
+
+export interface Input {
+  readonly form: Form;
+  /** JSON input: what the splicer inserts must be JSON too. */
+  readonly json: boolean;
+  readonly eol: '\n' | '\r\n';
+  readonly source: string;
+  readonly docs: readonly Document.Parsed[];
+  readonly objects: readonly InputObject[];
+  readonly aliases: AliasIndex;
+  /** resource-list form only */
+  readonly root?: YAMLMap;
+  readonly itemsSeq?: YAMLSeq;
+  readonly functionConfig?: YAMLMap;
+}
+
+export interface ReadOptions {
+  /** `--stream` and the legacy plugin: the input is a stream even when it is one ResourceList-looking document. */
+  readonly stream?: boolean;
+}
+
+export function readInput(source: string, options: ReadOptions = {}): Input {
+  if (source.length > MAX_INPUT_BYTES) throw tooLarge(Buffer.byteLength(source));
+  if (source.trim() === '') {
+    throw new FnError('INPUT_EMPTY', 'no input: expected a ResourceList (config.kubernetes.io/v1) or a manifest stream on stdin');
+  }
+  const tokens = [...new Parser().parse(source)];
+  checkDepth(tokens, source);
+  let docs: Document.Parsed[];
+  try {
+    docs = [...new Composer(PARSE_OPTIONS).compose(tokens)] as Document.Parsed[];
+  } catch (e) {
+    if (e instanceof RangeError) throw new FnError('INPUT_TOO_DEEP', 'input is not valid YAML: it is nested too deeply for the YAML parser');
+    throw e;
+  }
+  for (const [i, doc] of docs.entries()) {
+    if (doc.errors.length > 0) {
+      const problems = doc.errors.slice(0, 5).map((e) => describeYamlError(e, source));
+      if (docs.length > 1) throw new FnError('INPUT_YAML', `input stream, document ${i + 1}, is not valid YAML: ${problems.join('; ')}`);
+      throw new FnError('INPUT_YAML', 'input is not valid YAML', problems);
+    }
+  }
+  const json = /^\s*[{[]/.test(source);
+  const eol = /\r\n/.test(source) ? '\r\n' : '\n';
+  const aliases = indexAliases(docs, source);
+  const content = docs.filter((d) => !isEmptyDocument(d));
+  if (content.length === 0) {
+    throw new FnError('INPUT_EMPTY', 'no input: expected a ResourceList (config.kubernetes.io/v1) or a manifest stream on stdin, got only comments or empty documents');
+  }
+  if (content.length === 1 && !isMap(content[0]!.contents)) {
+    throw new FnError(
+      'INPUT_NOT_RESOURCE_LIST',
+      `input is not a ResourceList or a Kubernetes manifest stream: expected a mapping with kind: ResourceList, got ${describeNode(content[0]!.contents)}`,
+    );
+  }
+  if (!options.stream && content.length === 1 && isMap(content[0]!.contents) && kindOf(content[0]!.contents) === 'ResourceList') {
+    return readResourceList(source, json, eol, docs, content[0]!.contents as YAMLMap, aliases);
+  }
+  return readStream(source, json, eol, docs, aliases);
+}
+
+function readResourceList(source: string, json: boolean, eol: Input['eol'], docs: Document.Parsed[], root: YAMLMap, aliases: AliasIndex): Input {
+  const apiVersion = scalarString(root.get('apiVersion', true));
+  if (apiVersion === undefined || !RESOURCE_LIST_VERSIONS.includes(apiVersion)) {
+    throw new FnError(
+      'INPUT_NOT_RESOURCE_LIST',
+      `unsupported ResourceList apiVersion ${apiVersion === undefined ? '(missing)' : JSON.stringify(apiVersion).slice(0, 80)}: expected ${RESOURCE_LIST_VERSIONS.join(' or ')}`,
+    );
+  }
+  const rawItems = root.get('items', true);
+  let itemsSeq: YAMLSeq | undefined;
+  if (rawItems !== undefined && !(isScalar(rawItems) && rawItems.value === null)) {
+    if (!isSeq(rawItems)) throw new FnError('INPUT_NOT_RESOURCE_LIST', `ResourceList.items must be a list, got ${describeNode(rawItems)}`);
+    itemsSeq = rawItems;
+  }
+  const objects: InputObject[] = [];
+  itemsSeq?.items.forEach((item, index) => {
+    if (!isMap(item)) throw new FnError('INPUT_ITEM', `items[${index}] must be a mapping (a Kubernetes object), got ${describeNode(item)}`);
+    objects.push({ index, node: item, ref: checkedRef(item, `items[${index}]`) });
+  });
+  const fc = root.get('functionConfig', true);
+  let functionConfig: YAMLMap | undefined;
+  if (fc !== undefined && !(isScalar(fc) && fc.value === null)) {
+    if (!isMap(fc)) throw new FnError('CONFIG_INVALID', `functionConfig must be a mapping, got ${describeNode(fc)}`);
+    functionConfig = fc;
+  }
+  return { form: 'resource-list', json, eol, source, docs, objects, aliases, root, ...(itemsSeq && { itemsSeq }), ...(functionConfig && { functionConfig }) };
+}
+
+function readStream(source: string, json: boolean, eol: Input['eol'], docs: Document.Parsed[], aliases: AliasIndex): Input {
+  const objects: InputObject[] = [];
+  docs.forEach((doc, i) => {
+    if (isEmptyDocument(doc)) return;
+    const where = `document ${i + 1} of the stream`;
+    if (!isMap(doc.contents)) throw new FnError('INPUT_ITEM', `${where} must be a mapping (a Kubernetes object), got ${describeNode(doc.contents)}`);
+    const node = doc.contents;
+    if (kindOf(node) === 'ResourceList') throw new FnError('INPUT_ITEM', `${where} is a ResourceList: a stream holds Kubernetes objects, one per document`);
+    objects.push({ index: objects.length, node, ref: checkedRef(node, where), doc });
+  });
+  return { form: 'stream', json, eol, source, docs, objects, aliases };
+}
+
+/** A document with nothing in it (`---` alone, comments only, or `{}`) carries no object. */
+function isEmptyDocument(doc: Document.Parsed): boolean {
+  const c = doc.contents as Node | null;
+  if (c === null || c === undefined) return true;
+  if (isScalar(c) && (c.value === null || c.value === undefined)) return true;
+  return isMap(c) && c.items.length === 0;
+}
+
+function kindOf(node: unknown): string | undefined {
+  return isMap(node) ? scalarString(node.get('kind', true)) : undefined;
+}
+
+function checkedRef(node: YAMLMap, where: string): ResourceRef {
+  const ref = resourceRefOf(node);
+  for (const field of ['apiVersion', 'kind'] as const) {
+    if (!ref[field]) throw new FnError('INPUT_ITEM', `${where}${ref.name ? ` (metadata.name ${JSON.stringify(ref.name).slice(0, 80)})` : ''} has no ${field}`);
+  }
+  return ref;
+}
+
+export function resourceRefOf(item: YAMLMap): ResourceRef {
+  const meta = item.get('metadata', true);
+  const ref: ResourceRef = {
+    apiVersion: scalarString(item.get('apiVersion', true)) ?? '',
+    kind: scalarString(item.get('kind', true)) ?? '',
+  };
+  if (isMap(meta)) {
+    const name = scalarString(meta.get('name', true));
+    const namespace = scalarString(meta.get('namespace', true));
+    if (name !== undefined) ref.name = name;
+    if (namespace !== undefined && namespace !== '') ref.namespace = namespace;
+  }
+  return ref;
+}
+
+/** The string value of a scalar node, or undefined for anything else. */
+export function scalarString(node: unknown): string | undefined {
+  return isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
+}
+
+export function tooLarge(bytes: number | undefined): FnError {
+  const size = bytes === undefined ? 'more than 2 GiB' : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  return new FnError(
+    'INPUT_TOO_LARGE',
+    `input is ${size}, more than the ${MAX_INPUT_BYTES / 1024 / 1024} MiB this function reads: run it on smaller packages (split the kustomization or kpt package)`,
+  );
+}
+
+export function describeNode(node: unknown): string {
+  if (node === undefined || node === null) return 'nothing';
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) return node.value === null ? 'null' : `${typeof node.value} ${JSON.stringify(node.value)}`.slice(0, 80);
+  return 'an alias';
+}
+
+/**
+ * Refuses input nested deeper than MAX_DEPTH before yaml's composer (which recurses once per level) sees it.
+ * Walks the parser's tokens with an explicit stack, so the check itself cannot run out of stack.
+ */
+function checkDepth(tokens: readonly CST.Token[], source: string): void {
+  const stack: [unknown, number][] = tokens.map((t) => [t, 0]);
+  while (stack.length > 0) {
+    const [tok, depth] = stack.pop()!;
+    if (!tok || typeof tok !== 'object') continue;
+    const t = tok as { type?: string; value?: unknown; key?: unknown; items?: { key?: unknown; value?: unknown }[]; offset?: number };
+    let d = depth;
+    if (t.type === 'block-map' || t.type === 'block-seq' || t.type === 'flow-collection') {
+      d = depth + 1;
+      if (d > MAX_DEPTH) {
+        const at = t.offset ?? 0;
+        const line = source.slice(0, at).split('\n').length;
+        throw new FnError('INPUT_TOO_DEEP', `input is not valid YAML here: it nests more than ${MAX_DEPTH} levels deep (at line ${line})`);
+      }
+      for (const it of t.items ?? []) {
+        if (it.key) stack.push([it.key, d]);
+        if (it.value) stack.push([it.value, d]);
+      }
+    } else if (t.type === 'document') {
+      stack.push([t.value, d]);
+    }
+  }
+}
