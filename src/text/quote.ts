@@ -18,11 +18,11 @@ export function quote(value: string, max = EXCERPT_LENGTH): string {
   // never cut a surrogate pair in half
   let head = cut ? value.slice(0, max) : value;
   if (cut && /[\ud800-\udbff]$/.test(head)) head = head.slice(0, -1);
-  const body = JSON.stringify(head).slice(1, -1).replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const body = escapeUnsafe(JSON.stringify(head).slice(1, -1));
   return cut ? `"${body}..." (${value.length} characters)` : `"${body}"`;
 }
 
-/** Every unsafe character as `\uXXXX`, nothing else changed. */
+/** Every unsafe character as `\uXXXX`, nothing else changed (for callers that cut or quote themselves). */
 export function escapeUnsafe(value: string): string {
   return value.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
@@ -38,7 +38,7 @@ export function describeValue(value: unknown, max = EXCERPT_LENGTH): string {
     text = String(value);
   }
   if (typeof value === 'number' && !Number.isFinite(value)) text = String(value);
-  const safe = text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const safe = escapeUnsafe(text);
   return safe.length > max ? `${safe.slice(0, max)}... (${safe.length} characters)` : safe;
 }
 
