@@ -13,6 +13,7 @@ export type ErrorCode =
   // configuration and command line
   | 'CONFIG_INVALID'
   | 'CONFIG_LICENSE_MISSING'
+  | 'CACHE_FILE_REFUSED'
   | 'USAGE'
   // one image field
   | 'IMAGE_INVALID'
@@ -30,7 +31,8 @@ export type WarningCode =
   | 'IMAGE_NOT_FOUND_AS_PRIVATE'
   | 'PROBE_FALLBACK'
   | 'FIELD_OUTSIDE_POD_SPEC'
-  | 'IMAGE_IN_VALUE';
+  | 'IMAGE_IN_VALUE'
+  | 'DECISION_CACHE';
 
 /**
  * A failure the user can fix: the message names what and where, and never holds a stack trace or a secret.

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runCli, type CliIo } from './cli/main.js';
 import { tooLarge } from './read/input.js';
-import { withDecisionCache } from './probe/cached.js';
+import { withDecisionCache } from './probe/cached-prober.js';
 import { redactor } from './results.js';
 
 /**

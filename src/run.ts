@@ -10,6 +10,7 @@ import { decideAll } from './decide/decide.js';
 import { createPolicy } from './decide/policy.js';
 import { FnError } from './errors.js';
 import { expandLists, findImages, type ImageField } from './find/images.js';
+import { warningResult } from './plan/messages.js';
 import { hasPathAnnotation } from './plan/objects.js';
 import { EMPTY_PLAN, type Plan } from './plan/plan.js';
 import { parseFieldReferences } from './plan/references.js';
@@ -69,7 +70,9 @@ export async function run(text: string, deps: RunDeps, options: RunOptions = {})
     }
     redact = redactor([license.id, deps.env['LICENSE_ID'], config.licenseId]);
     const { plan, fields } = await makePlan(input, config, license, () => (prober ??= deps.createProber(config.probe)));
-    const results = plan.results.map((r) => redactResult(r, redact));
+    // warnings about the run itself (a dropped decision cache entry, decisions that could not be cached)
+    const cacheNotes = (prober?.warnings?.() ?? []).map((message) => warningResult(message, 'DECISION_CACHE'));
+    const results = [...plan.results, ...cacheNotes].map((r) => redactResult(r, redact));
     if (exitCodeOf(results) === 1) return failed(input, results);
     try {
       const stdout =

@@ -7,6 +7,7 @@
 import { FnError } from '../errors.js';
 import { normaliseGlob } from '../decide/policy.js';
 import { DEFAULT_PROBE_SETTINGS } from '../probe/types.js';
+import { describeValue, quote } from '../text/quote.js';
 import { CONFIG_API_VERSION, CONFIG_KIND, DEFAULTS, REPLICATED_REGISTRY, type Config } from './config.js';
 import { validateFunctionConfig, type SchemaError } from './validate.js';
 import schema from '../../functionconfig/proxy-private-images.v1alpha1.schema.json' with { type: 'json' };
@@ -16,6 +17,10 @@ type Json = Record<string, unknown>;
 /** Turns the functionConfig object (already plain JS) plus CLI overrides into a Config. */
 export function loadConfig(functionConfig: Json | undefined, overrides: Json = {}): Config {
   const raw = merge(toTyped(functionConfig), overrides);
+  const nonFinite = nonFiniteNumbers(raw);
+  if (nonFinite.length > 0) {
+    throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${nonFinite[0]}${nonFinite.length > 1 ? ` (and ${nonFinite.length - 1} more)` : ''}`, nonFinite);
+  }
   const errors = validateFunctionConfig(raw);
   if (errors.length > 0) {
     const lines = errors.map(describeSchemaError);
@@ -25,7 +30,7 @@ export function loadConfig(functionConfig: Json | undefined, overrides: Json = {
   const hostProblems = [
     ['proxy.host', config.proxyHost],
     ['registry.host', config.registryHost],
-  ].flatMap(([field, host]) => (isRegistryHost(host!) ? [] : [`${field} must be a registry host (with a dot, a port, or localhost), got ${JSON.stringify(host).slice(0, 80)}: container runtimes would read ${host}/... as a Docker Hub image`]));
+  ].flatMap(([field, host]) => (isRegistryHost(host!) ? [] : [`${field} must be a registry host (with a dot, a port, or localhost), got ${quote(host!)}: container runtimes would read ${quote(host!)}/... as a Docker Hub image`]));
   if (hostProblems.length > 0) throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${hostProblems[0]}`, hostProblems);
   return config;
 }
@@ -33,6 +38,17 @@ export function loadConfig(functionConfig: Json | undefined, overrides: Json = {
 /** What container runtimes take for a registry host in a reference's first component. */
 export function isRegistryHost(host: string): boolean {
   return host.includes('.') || host.includes(':') || host === 'localhost';
+}
+
+/**
+ * YAML has `.inf` and `.nan`; JSON Schema would only say "must be number" of them. Every number in the config must be
+ * finite, wherever it is (the schema then checks ranges and integers).
+ */
+function nonFiniteNumbers(value: unknown, path = ''): string[] {
+  if (typeof value === 'number') return Number.isFinite(value) ? [] : [`${path || 'functionConfig'} must be a finite number, got ${String(value)}`];
+  if (Array.isArray(value)) return value.flatMap((v, i) => nonFiniteNumbers(v, `${path}[${i}]`));
+  if (isPlainObject(value)) return Object.entries(value).flatMap(([k, v]) => nonFiniteNumbers(v, path ? `${path}.${k}` : k));
+  return [];
 }
 
 /** A `ProxyPrivateImages` object as given, a ConfigMap mapped onto that shape, or an empty one. */
@@ -43,7 +59,7 @@ function toTyped(fc: Json | undefined): Json {
   const apiVersion = fc['apiVersion'];
   if (kind === CONFIG_KIND) {
     if (apiVersion !== CONFIG_API_VERSION) {
-      throw new FnError('CONFIG_INVALID', `invalid functionConfig: apiVersion must be ${CONFIG_API_VERSION}, got ${JSON.stringify(apiVersion)}`);
+      throw new FnError('CONFIG_INVALID', `invalid functionConfig: apiVersion must be ${CONFIG_API_VERSION}, got ${describeValue(apiVersion)}`);
     }
     // kpt and kustomize add their own annotations; metadata is otherwise ours to ignore.
     return fc;
@@ -56,7 +72,7 @@ function toTyped(fc: Json | undefined): Json {
 }
 
 function describe(v: unknown): string {
-  return v === undefined ? '(none)' : JSON.stringify(v);
+  return describeValue(v);
 }
 
 /** `kpt fn eval -- appSlug=x proxy.host=y images.private=a,b`: every value arrives as a string. */
@@ -67,7 +83,7 @@ export function fromConfigMap(data: unknown): Json {
   for (const [key, value] of Object.entries(data as Json)) {
     const path = key.split('.');
     const prop = schemaAt(path);
-    if (!prop) throw new FnError('CONFIG_INVALID', `invalid functionConfig: unknown field ${JSON.stringify(key)} in ConfigMap data`);
+    if (!prop) throw new FnError('CONFIG_INVALID', `invalid functionConfig: unknown field ${quote(key)} in ConfigMap data`);
     if (typeof value !== 'string') throw new FnError('CONFIG_INVALID', `invalid functionConfig: ConfigMap data ${key} must be a string`);
     setPath(out, path, fromString(value, prop, key));
   }
@@ -103,11 +119,11 @@ function fromString(value: string, prop: SchemaNode, key: string): unknown {
     case 'boolean':
       if (value === 'true') return true;
       if (value === 'false') return false;
-      throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be true or false, got ${JSON.stringify(value)}`);
+      throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be true or false, got ${quote(value)}`);
     case 'integer':
     case 'number': {
       const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n)) throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be a number, got ${JSON.stringify(value)}`);
+      if (value.trim() === '' || !Number.isFinite(n)) throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be a number, got ${quote(value)}`);
       return n;
     }
     case 'array':
@@ -152,7 +168,7 @@ function describeSchemaError(e: SchemaError): string {
   const at = path === '' ? '' : path;
   switch (e.keyword) {
     case 'additionalProperties': {
-      const extra = String(e.params['additionalProperty']);
+      const extra = quoteKey(String(e.params['additionalProperty']));
       return `unknown field ${at ? `${at}.` : ''}${extra}`;
     }
     case 'required':
@@ -164,6 +180,11 @@ function describeSchemaError(e: SchemaError): string {
     default:
       return `${at || 'functionConfig'} ${e.message ?? 'is invalid'}`;
   }
+}
+
+/** A field name as written, for `unknown field ...`: bare when it is a plain name, quoted and cut otherwise. */
+function quoteKey(key: string): string {
+  return /^[A-Za-z0-9_.-]{1,64}$/.test(key) ? key : quote(key);
 }
 
 interface TypedConfig {

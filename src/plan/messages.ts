@@ -4,13 +4,13 @@ import type { ErrorCode, WarningCode } from '../errors.js';
 import type { ImageField } from '../find/images.js';
 import type { Result } from '../results.js';
 import { explain } from '../probe/explain.js';
+import { escapeUnsafe } from '../text/quote.js';
 
 const MAX_EXCERPT = 200;
 
 /** A value from the input as it may be quoted in a message: at most 200 characters, no control characters. */
 export function excerpt(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const clean = escapeUnsafe(value);
   return clean.length > MAX_EXCERPT ? `${clean.slice(0, MAX_EXCERPT)}... (${clean.length} characters)` : clean;
 }
 

@@ -4,7 +4,7 @@ import type { ImageField } from '../find/images.js';
 import { BadReferenceError, parseReference, type ImageRef } from '../reference/parse.js';
 import type { Result } from '../results.js';
 import { onProxyHost } from '../rewrite/proxy-ref.js';
-import { excerpt, fieldResult, messages } from './messages.js';
+import { fieldResult, messages } from './messages.js';
 
 export function parseFieldReferences(fields: readonly ImageField[], config: Config): { refs: Map<ImageField, ImageRef>; results: Result[] } {
   const refs = new Map<ImageField, ImageRef>();
@@ -27,7 +27,7 @@ export function parseFieldReferences(fields: readonly ImageField[], config: Conf
       parsed.set(field.image, ref);
     }
     if (ref instanceof BadReferenceError) {
-      results.push(fieldResult(field, 'error', `invalid image reference ${JSON.stringify(excerpt(field.image))}: ${ref.reason}`, 'IMAGE_INVALID'));
+      results.push(fieldResult(field, 'error', ref.message, 'IMAGE_INVALID'));
     } else {
       refs.set(field, ref);
     }

@@ -3,6 +3,8 @@
  * auth-params with token or quoted-string values (backslash escapes, commas inside quotes), token68.
  * Never throws: malformed input is a typed result.
  */
+import { quote } from '../text/quote.js';
+
 export interface Challenge {
   /** lower case: `bearer`, `basic`, ... */
   readonly scheme: string;
@@ -64,11 +66,11 @@ function parseOne(s: string): ChallengeParse {
       const rest = s.slice(i);
       if (!PARAM_START.test(rest)) {
         const m = TOKEN68.exec(rest);
-        if (!m) return { ok: false, error: `unexpected ${JSON.stringify(s[i])} at column ${i + 1}` };
+        if (!m) return { ok: false, error: `unexpected ${quote(s[i])} at column ${i + 1}` };
         token68 = m[0];
         i += m[0].length;
         ws();
-        if (i < s.length && s[i] !== ',') return { ok: false, error: `unexpected ${JSON.stringify(s[i])} after token68 at column ${i + 1}` };
+        if (i < s.length && s[i] !== ',') return { ok: false, error: `unexpected ${quote(s[i])} after token68 at column ${i + 1}` };
       }
       if (token68 === undefined) {
         // auth-param list
@@ -78,7 +80,7 @@ function parseOne(s: string): ChallengeParse {
           if (name === '') return { ok: false, error: `expected a parameter name at column ${nameAt + 1}` };
           ws();
           if (s[i] !== '=') {
-            if (Object.keys(params).length === 0) return { ok: false, error: `expected "=" after ${JSON.stringify(name)} at column ${i + 1}` };
+            if (Object.keys(params).length === 0) return { ok: false, error: `expected "=" after ${quote(name)} at column ${i + 1}` };
             i = nameAt; // next challenge's scheme
             break;
           }
@@ -104,16 +106,16 @@ function parseOne(s: string): ChallengeParse {
                 i++;
               }
             }
-            if (!closed) return { ok: false, error: `unterminated quoted value for ${JSON.stringify(name)}` };
+            if (!closed) return { ok: false, error: `unterminated quoted value for ${quote(name)}` };
           } else {
             value = token();
-            if (value === '') return { ok: false, error: `missing value for ${JSON.stringify(name)} at column ${i + 1}` };
+            if (value === '') return { ok: false, error: `missing value for ${quote(name)} at column ${i + 1}` };
           }
           const key = name.toLowerCase();
           if (!(key in params)) params[key] = value;
           ws();
           if (i >= s.length) break;
-          if (s[i] !== ',') return { ok: false, error: `unexpected ${JSON.stringify(s[i])} at column ${i + 1}` };
+          if (s[i] !== ',') return { ok: false, error: `unexpected ${quote(s[i])} at column ${i + 1}` };
           sep();
           if (i >= s.length) break;
           // another param (`name =`) or another challenge (`Scheme ...`)?
@@ -128,7 +130,7 @@ function parseOne(s: string): ChallengeParse {
     }
     out.push({ scheme: scheme.toLowerCase(), params, ...(token68 !== undefined && { token68 }) });
     ws();
-    if (i < s.length && s[i] !== ',' && !TCHAR.test(s[i]!)) return { ok: false, error: `unexpected ${JSON.stringify(s[i])} at column ${i + 1}` };
+    if (i < s.length && s[i] !== ',' && !TCHAR.test(s[i]!)) return { ok: false, error: `unexpected ${quote(s[i])} at column ${i + 1}` };
     sep();
   }
   return { ok: true, challenges: out };

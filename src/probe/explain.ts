@@ -38,6 +38,9 @@ export function explain(outcome: Pick<ProbeOutcome, 'verdict' | 'evidence'>): st
       if (e?.step === 'failure' && e.timedOut) {
         return 'the registry did not answer in time (probe.timeoutSeconds; a request that timed out is sent once more), so the probe cannot tell public from private';
       }
+      if (e?.step === 'manifest' && e.status >= 200 && e.status < 300) {
+        return `the registry answered ${e.status} with something that is not a manifest (a captive portal's or a proxy's page?), so the probe cannot tell public from private`;
+      }
       if (e?.step === 'manifest') {
         return `the registry answered ${e.status}, which says neither public nor private`;
       }

@@ -1,9 +1,10 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
-import { createSecureContext, rootCertificates } from 'node:tls';
+import { isIP } from 'node:net';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { Agent, EnvHttpProxyAgent, buildConnector, type Dispatcher } from 'undici';
-import { forbiddenResolved, refusal, type RegistryTarget } from './policy.js';
+import { canonicalHost, EgressGuard, EgressRefusal, refusal, type ClassOverride, type RegistryTarget } from './egress.js';
 import { h2Multiplexing } from './h2.js';
 
 /** The only module that talks to undici. */
@@ -11,8 +12,11 @@ import { h2Multiplexing } from './h2.js';
 export const BODY_CAP = 64 * 1024;
 export const MAX_REDIRECTS = 3;
 
-/** Called before every connection the probe opens; throwing refuses it. For tests: record attempts. */
-export type ConnectHook = (target: { protocol: string; hostname: string; port: number }) => void;
+/**
+ * Called before every connection the probe opens, after the egress policy approved it, with the addresses the socket
+ * may use; throwing refuses it. For tests: record attempts, and refuse anything off loopback.
+ */
+export type ConnectHook = (target: { protocol: string; hostname: string; port: number; addresses: readonly string[] }) => void;
 export type LookupHook = (
   hostname: string,
   options: { all: true },
@@ -26,6 +30,8 @@ export interface HttpOptions {
   readonly onConnect?: ConnectHook;
   readonly lookup?: LookupHook;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Tests: class some addresses otherwise (see egress.ts). */
+  readonly classifyAddress?: ClassOverride;
 }
 
 export interface HttpRequest {
@@ -36,8 +42,10 @@ export interface HttpRequest {
   readonly authorization?: string;
   /** GET only: read the body (up to BODY_CAP) instead of discarding it. */
   readonly readBody?: boolean;
-  /** The registry this request is made for; redirects are checked against it. */
+  /** The registry this request is made for; redirects and every connection are checked against it. */
   readonly registry: RegistryTarget;
+  /** What the first URL is, for refusals: the registry's own (default) or its Bearer realm. */
+  readonly purpose?: 'registry' | 'realm';
   /** Aborts the request (the overall deadline). */
   readonly signal?: AbortSignal;
 }
@@ -53,101 +61,154 @@ export type HttpResult =
       readonly url: URL;
     }
   | { readonly kind: 'failure'; readonly cause: string; readonly retryable: boolean; readonly url: URL }
-  | { readonly kind: 'refused'; readonly reason: string; readonly url: URL };
+  | { readonly kind: 'refused'; readonly reason: string; readonly url: URL; readonly egress?: EgressRefusal };
 
-/** `https://host/path` without query string or fragment: safe to print. */
+/** `https://host/path` without query string or fragment, the path cut at 200 characters: safe to print. */
 export function printable(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`;
+  const path = url.pathname.length > 200 ? `${url.pathname.slice(0, 200)}...` : url.pathname;
+  return `${url.protocol}//${url.host}${path}`;
+}
+
+interface Pool {
+  readonly dispatcher: Dispatcher;
+  readonly guard: EgressGuard;
 }
 
 export class Http {
-  private readonly dispatcher: Dispatcher;
-  private readonly own: boolean;
+  /** One pool per registry: a connection opened under one registry's egress ceiling never serves another's. */
+  private readonly pools = new Map<string, Pool>();
+  private readonly ca?: string[];
+  /** One TLS context for every connection of every pool (see the connector). */
+  private readonly secureContext?: SecureContext;
+  private readonly proxies: { httpProxy: string; httpsProxy: string; noProxy: string };
   /** Set when the configuration cannot work (unreadable caFile): every request fails with it, nothing is sent. */
   private readonly configError?: string;
 
   constructor(private readonly options: HttpOptions) {
-    if (options.dispatcher) {
-      this.dispatcher = options.dispatcher;
-      this.own = false;
-      return;
+    const env = options.env ?? process.env;
+    this.proxies = {
+      httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? '',
+      httpProxy: env.http_proxy ?? env.HTTP_PROXY ?? '',
+      noProxy: env.no_proxy ?? env.NO_PROXY ?? '',
+    };
+    if (options.dispatcher || !options.caFile) return;
+    try {
+      const pem = readFileSync(options.caFile, 'utf8');
+      if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw Object.assign(new Error('no PEM certificate in it'), { code: 'NOPEM' });
+      this.ca = [...rootCertificates, pem];
+      this.secureContext = createSecureContext({ ca: this.ca });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      this.configError = `cannot use probe.caFile ${options.caFile}: ${err.code === 'NOPEM' ? err.message : (err.code ?? err.message)}`;
     }
-    this.own = true;
-    let ca: string[] | undefined;
-    if (options.caFile) {
-      try {
-        const pem = readFileSync(options.caFile, 'utf8');
-        if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw Object.assign(new Error('no PEM certificate in it'), { code: 'NOPEM' });
-        ca = [...rootCertificates, pem];
-      } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        this.configError = `cannot use probe.caFile ${options.caFile}: ${err.code === 'NOPEM' ? err.message : (err.code ?? err.message)}`;
-      }
-    }
-    const userLookup = options.lookup;
-    const guardedLookup = (hostname: string, opts: object, cb: (...a: unknown[]) => void): void => {
-      const all = (opts as { all?: boolean }).all === true;
-      const done = (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]): void => {
-        if (err) return cb(err);
-        const bad = addresses.find((a) => forbiddenResolved(a.address));
-        if (bad) {
-          const e = new Error(`${hostname} resolves to ${bad.address} (policy: never to link-local/metadata addresses)`) as NodeJS.ErrnoException;
-          e.code = 'EPOLICY';
-          return cb(e);
-        }
-        if (addresses.length === 0) {
-          const e = new Error(`no address for ${hostname}`) as NodeJS.ErrnoException;
-          e.code = 'ENOTFOUND';
-          return cb(e);
-        }
-        if (all) cb(null, addresses);
-        else cb(null, addresses[0]!.address, addresses[0]!.family);
-      };
-      if (userLookup) userLookup(hostname, { all: true }, done);
+  }
+
+  private get proxied(): boolean {
+    return this.proxies.httpsProxy !== '' || this.proxies.httpProxy !== '';
+  }
+
+  private readonly resolve = (hostname: string): Promise<LookupAddress[]> =>
+    new Promise((resolve, reject) => {
+      const done = (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]): void => (err ? reject(err) : resolve(addresses));
+      if (this.options.lookup) this.options.lookup(hostname, { all: true }, done);
       else dnsLookup(hostname, { all: true }, done);
+    });
+
+  /**
+   * The pool for `registry`. Its connector asks the registry's EgressGuard before every connection: literal addresses
+   * are judged as they are, names after resolution, and the socket then connects only to the approved addresses (the
+   * lookup it is given answers from the approval, so nothing is resolved twice and nothing can rebind in between).
+   */
+  private pool(registry: RegistryTarget): Pool {
+    const key = `${registry.scheme}://${canonicalHost(registry.hostname)}`;
+    const existing = this.pools.get(key);
+    if (existing) return existing;
+    const guard = new EgressGuard(registry, this.resolve, this.options.classifyAddress);
+    if (this.options.dispatcher) {
+      const p = { dispatcher: this.options.dispatcher, guard };
+      this.pools.set(key, p);
+      return p;
+    }
+    const approved = new Map<string, LookupAddress[]>();
+    const lookup = (hostname: string, opts: object, cb: (...a: unknown[]) => void): void => {
+      const list = approved.get(hostname);
+      if (!list || list.length === 0) {
+        cb(new EgressRefusal(hostname, 'policy: not approved before connecting'));
+        return;
+      }
+      if ((opts as { all?: boolean }).all === true) cb(null, list);
+      else cb(null, list[0]!.address, list[0]!.family);
     };
     const base = buildConnector({
       allowH2: true,
-      timeout: options.timeoutMs,
-      lookup: guardedLookup,
+      timeout: this.options.timeoutMs,
+      lookup,
       // one context for every connection: built from ~150 PEM roots it costs ~30 ms of CPU, per connection if passed as `ca`
-      ...(ca && { secureContext: createSecureContext({ ca }) }),
+      ...(this.secureContext && { secureContext: this.secureContext }),
     } as buildConnector.BuildOptions);
-    const onConnect = options.onConnect;
+    const onConnect = this.options.onConnect;
     const connect: buildConnector.connector = (opts, callback) => {
-      try {
-        onConnect?.({ protocol: opts.protocol, hostname: opts.hostname, port: Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80) });
-      } catch (e) {
-        callback(e as Error, null);
-        return;
-      }
-      base(opts, callback);
+      guard.approve(opts.hostname).then(
+        (r) => {
+          if ('refused' in r) return callback(r.refused, null);
+          try {
+            const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
+            onConnect?.({ protocol: opts.protocol, hostname: opts.hostname, port, addresses: r.addresses.map((a) => a.address) });
+          } catch (e) {
+            return callback(e as Error, null);
+          }
+          if (isIP(opts.hostname) === 0) approved.set(opts.hostname, r.addresses);
+          base(opts, callback);
+        },
+        (e: unknown) => callback(e as Error, null),
+      );
     };
-    const env = options.env ?? process.env;
-    const httpsProxy = env.https_proxy ?? env.HTTPS_PROXY ?? '';
-    const httpProxy = env.http_proxy ?? env.HTTP_PROXY ?? '';
-    const noProxy = env.no_proxy ?? env.NO_PROXY ?? '';
     const agentOptions = {
       connect,
       allowH2: true,
       keepAliveTimeout: 10_000,
       connections: 32,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
+      headersTimeout: this.options.timeoutMs,
+      bodyTimeout: this.options.timeoutMs,
     };
-    this.dispatcher =
-      httpsProxy !== '' || httpProxy !== ''
-        ? new EnvHttpProxyAgent({ ...agentOptions, httpProxy, httpsProxy, noProxy, ...(ca && { requestTls: { ca } }) })
-        : new Agent({ ...agentOptions, ...h2Multiplexing() });
+    const dispatcher = this.proxied
+      ? new EnvHttpProxyAgent({ ...agentOptions, ...this.proxies, ...(this.ca && { requestTls: { ca: this.ca } }) })
+      : new Agent({ ...agentOptions, ...h2Multiplexing() });
+    const p = { dispatcher, guard };
+    this.pools.set(key, p);
+    return p;
+  }
+
+  /**
+   * Behind HTTPS_PROXY/HTTP_PROXY the proxy connects, not this connector: each URL is judged here first, by what the
+   * local resolver answers. A name it cannot resolve is left to the proxy (corporate networks often resolve outside
+   * names only there); its registry is then taken as public, the strictest ceiling.
+   */
+  private async preflight(url: URL, guard: EgressGuard): Promise<EgressRefusal | undefined> {
+    try {
+      const r = await guard.approve(url.hostname, { viaProxy: true });
+      return 'refused' in r ? r.refused : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async send(req: HttpRequest): Promise<HttpResult> {
     if (this.configError) return { kind: 'failure', cause: this.configError, retryable: false, url: req.url };
+    const pool = this.pool(req.registry);
     let url = req.url;
+    let previous: URL | undefined;
     let authorization = req.authorization;
     let method = req.method;
     for (let hop = 0; ; hop++) {
-      const r = await this.once(method, url, req, authorization);
+      const refused = this.proxied && !this.options.dispatcher ? await this.preflight(url, pool.guard) : undefined;
+      const r: HttpResult = refused ? { kind: 'refused', reason: refused.message, url, egress: refused } : await this.once(pool.dispatcher, method, url, req, authorization);
+      if (r.kind === 'refused' && r.egress) {
+        // worded by what led the probe there: the registry itself, its realm, or a redirect
+        const what = previous ? 'redirect' : req.purpose === 'realm' ? 'Bearer realm' : 'connection';
+        const where = previous ? `${method} ${printable(previous)}: ` : '';
+        return { ...r, reason: `${where}refused ${what} to ${r.egress.target} (${r.egress.rule})` };
+      }
       if (r.kind !== 'response' || !isRedirect(r.status)) return r;
       const location = r.headers.location;
       if (typeof location !== 'string' || location === '') return r;
@@ -164,18 +225,19 @@ export class Http {
       if (no) return { kind: 'refused', reason: `${method} ${printable(url)}: ${no}`, url };
       if (next.origin !== url.origin) authorization = undefined;
       if (r.status === 303) method = method === 'HEAD' ? 'HEAD' : 'GET';
+      previous = url;
       url = next;
     }
   }
 
-  private async once(method: 'GET' | 'HEAD', url: URL, req: HttpRequest, authorization: string | undefined): Promise<HttpResult> {
+  private async once(dispatcher: Dispatcher, method: 'GET' | 'HEAD', url: URL, req: HttpRequest, authorization: string | undefined): Promise<HttpResult> {
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
     const headers: Record<string, string> = { 'user-agent': 'proxy-private-images', ...req.headers };
     if (authorization !== undefined) headers.authorization = authorization;
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.dispatcher.request({
+      res = await dispatcher.request({
         origin: url.origin,
         path: url.pathname + url.search,
         method,
@@ -223,6 +285,8 @@ export class Http {
     if (timeout.aborted || err?.name === 'TimeoutError' || /TIMEOUT/.test(code)) {
       return { kind: 'failure', cause: `timed out after ${secs} s`, retryable: true, url };
     }
+    const egress = e instanceof EgressRefusal ? e : err?.cause instanceof EgressRefusal ? err.cause : undefined;
+    if (egress) return { kind: 'refused', reason: egress.message, url, egress };
     if (code === 'EPOLICY') return { kind: 'refused', reason: `refused connection: ${message}`, url };
     if (code === 'ECONNREFUSED') return { kind: 'failure', cause: 'connection refused', retryable: true, url };
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NODATA') {
@@ -238,7 +302,10 @@ export class Http {
   }
 
   async close(): Promise<void> {
-    if (this.own) await this.dispatcher.close().catch(() => this.dispatcher.destroy());
+    if (this.options.dispatcher) return;
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((p) => p.dispatcher.close().catch(() => p.dispatcher.destroy())));
   }
 }
 

@@ -1,4 +1,4 @@
-import { withDecisionCache } from './cached.js';
+import { withDecisionCache } from './cached-prober.js';
 import { RegistryProber, type ProberOptions } from './prober.js';
 import type { ProbeSettings, Prober } from './types.js';
 
@@ -12,7 +12,7 @@ export function createProber(settings: ProbeSettings, options: ProberOptions = {
   return withDecisionCache(settings, () => createNetworkProber(settings, options), options.clock);
 }
 
-/** The network half alone, for callers that put the decision cache in front themselves (see cached.ts). */
+/** The network half alone, for callers that put the decision cache in front themselves (see cached-prober.ts). */
 export function createNetworkProber(settings: ProbeSettings, options: ProberOptions = {}): Prober {
   return new RegistryProber(settings, options);
 }

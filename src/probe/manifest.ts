@@ -1,6 +1,6 @@
 import type { ImageRef } from '../reference/parse.js';
 import type { Http } from './http.js';
-import type { RegistryTarget } from './policy.js';
+import type { RegistryTarget } from './egress.js';
 import { withRetries, type Attempted, type RetryContext } from './retry.js';
 
 /** Every manifest type a runtime accepts; distribution hides OCI manifests from clients that omit the OCI types. */
@@ -10,6 +10,26 @@ export const MANIFEST_ACCEPT = [
   'application/vnd.docker.distribution.manifest.list.v2+json',
   'application/vnd.docker.distribution.manifest.v2+json',
 ].join(', ');
+
+/**
+ * Media types a 2xx manifest answer may carry: the four asked for, and Docker schema 1 (signed and unsigned), which
+ * old registries answer with. Anything else (`text/html` from a captive portal or a proxy's login page, a missing
+ * type) is not a manifest, and the image is not known to be public.
+ */
+const MANIFEST_TYPES = new Set([
+  ...MANIFEST_ACCEPT.split(', '),
+  'application/vnd.docker.distribution.manifest.v1+prettyjws',
+  'application/vnd.docker.distribution.manifest.v1+json',
+]);
+
+/** The media type of `content-type` (parameters dropped, lower case), or undefined when it is a manifest type. */
+export function notAManifest(contentType: string | string[] | undefined): string | undefined {
+  const raw = Array.isArray(contentType) ? contentType[0] : contentType;
+  if (raw === undefined || raw.trim() === '') return 'without a Content-Type';
+  const type = raw.split(';')[0]!.trim().toLowerCase();
+  if (MANIFEST_TYPES.has(type)) return undefined;
+  return type;
+}
 
 export function manifestUrl(base: URL, ref: ImageRef): URL {
   return new URL(`/v2/${ref.path}/manifests/${ref.digest ?? ref.tag ?? 'latest'}`, base);

@@ -1,6 +1,6 @@
 import { parseChallenges, type Challenge } from './challenge.js';
 import { printable, type Http } from './http.js';
-import type { RegistryTarget } from './policy.js';
+import type { RegistryTarget } from './egress.js';
 import { withRetries, type RetryContext } from './retry.js';
 
 export type PingResult =

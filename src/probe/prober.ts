@@ -3,13 +3,14 @@ import { bearerOf, parseChallenges, type Challenge } from './challenge.js';
 import { classifyStatus } from './classify.js';
 import { Http, printable, type ConnectHook, type LookupHook } from './http.js';
 import { Limiter } from './limit.js';
-import { fetchManifest, manifestUrl } from './manifest.js';
+import { fetchManifest, manifestUrl, notAManifest } from './manifest.js';
 import { ping, type PingResult } from './ping.js';
-import type { RegistryTarget } from './policy.js';
+import type { ClassOverride, RegistryTarget } from './egress.js';
 import { realClock, timerOf, type Clock, type RetryContext } from './retry.js';
 import { TokenSource, type TokenResult } from './token.js';
-import type { ProbeOutcome, ProbeSettings, Prober } from './types.js';
+import { secondsToMs, type ProbeOutcome, type ProbeSettings, type Prober } from './types.js';
 import type { Dispatcher } from 'undici';
+import { cleanText } from '../text/quote.js';
 
 export interface ProberOptions {
   /** Use this undici dispatcher instead of the prober's own Agent (connect/lookup/env/caFile then do not apply). */
@@ -18,6 +19,8 @@ export interface ProberOptions {
   readonly onConnect?: ConnectHook;
   /** DNS lookup used for host names (default node:dns lookup). */
   readonly lookup?: LookupHook;
+  /** Tests: class some addresses otherwise (127.0.0.2 as public), to exercise the egress rules on loopback. */
+  readonly classifyAddress?: ClassOverride;
   /** Environment for HTTPS_PROXY/HTTP_PROXY/NO_PROXY (default process.env). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly clock?: Clock;
@@ -48,11 +51,12 @@ export class RegistryProber implements Prober {
   ) {
     this.clock = options.clock ?? realClock;
     this.http = new Http({
-      timeoutMs: settings.timeoutSeconds * 1000,
+      timeoutMs: secondsToMs(settings.timeoutSeconds),
       ...(settings.caFile !== undefined && { caFile: settings.caFile }),
       ...(options.dispatcher && { dispatcher: options.dispatcher }),
       ...(options.onConnect && { onConnect: options.onConnect }),
       ...(options.lookup && { lookup: options.lookup }),
+      ...(options.classifyAddress && { classifyAddress: options.classifyAddress }),
       ...(options.env && { env: options.env }),
     });
     this.global = new Limiter(Math.max(1, settings.concurrency));
@@ -65,7 +69,7 @@ export class RegistryProber implements Prober {
     const out = new Map<string, ProbeOutcome>();
     if (unique.size === 0) return out;
     const started = this.clock.now();
-    const deadlineMs = this.settings.deadlineSeconds * 1000;
+    const deadlineMs = secondsToMs(this.settings.deadlineSeconds);
     const controller = new AbortController();
     this.retry = {
       retries: Math.max(0, this.settings.retries),
@@ -73,7 +77,7 @@ export class RegistryProber implements Prober {
       clock: this.clock,
       deadlineAt: started + deadlineMs,
       signal: controller.signal,
-      timeoutMs: this.settings.timeoutSeconds * 1000,
+      timeoutMs: secondsToMs(this.settings.timeoutSeconds),
     };
     // the deadline runs on the injected clock, like every other wait of the probe
     const timer = timerOf(this.clock, deadlineMs);
@@ -194,8 +198,17 @@ export class RegistryProber implements Prober {
       }
       const evidence = { step: 'manifest', status: r.status, anonymousToken } as const;
       switch (classifyStatus(r.status)) {
-        case 'public':
+        case 'public': {
+          const type = notAManifest(r.headers['content-type']);
+          if (type !== undefined) {
+            return {
+              verdict: 'inconclusive',
+              reason: `${where} answered ${r.status} ${clean(type)}${after}, not a manifest: a captive portal or proxy page?`,
+              evidence,
+            };
+          }
           return { verdict: 'public', reason: `${where} answered ${r.status}${after}`, evidence };
+        }
         case 'private':
           return { verdict: 'private', reason: `${where} answered ${r.status}${after}`, evidence };
         case 'private-404':
@@ -213,8 +226,7 @@ export class RegistryProber implements Prober {
 
 /** Registry-supplied text in a reason: one line, printable, short. */
 function clean(s: string): string {
-  const t = s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return t.length > 100 ? `${t.slice(0, 100)}...` : t;
+  return cleanText(s, 100);
 }
 
 function inconclusive(reason: string, timedOut?: boolean): ProbeOutcome {

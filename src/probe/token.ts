@@ -1,7 +1,8 @@
 import type { Challenge } from './challenge.js';
 import { printable, type Http } from './http.js';
-import { refusal, type RegistryTarget } from './policy.js';
+import { refusal, type RegistryTarget } from './egress.js';
 import { withRetries, type RetryContext } from './retry.js';
+import { quote } from '../text/quote.js';
 
 /** Anonymous Bearer tokens (Docker token auth): GET <realm>?service=...&scope=repository:<repo>:pull. */
 export type TokenResult =
@@ -87,7 +88,7 @@ export class TokenSource {
     try {
       url = new URL(realm);
     } catch {
-      return inconclusive(`Bearer realm ${JSON.stringify(realm.slice(0, 200))} is not a URL`);
+      return inconclusive(`Bearer realm ${quote(realm)} is not a URL`);
     }
     const no = refusal(url, registry, 'realm');
     if (no) return inconclusive(no);
@@ -96,7 +97,7 @@ export class TokenSource {
     const where = `GET ${printable(url)}`;
     const { result, failed } = await withRetries(
       'GET',
-      (signal) => this.http.send({ method: 'GET', url, readBody: true, registry, signal, headers: { accept: 'application/json' } }),
+      (signal) => this.http.send({ method: 'GET', url, readBody: true, registry, purpose: 'realm', signal, headers: { accept: 'application/json' } }),
       ctx,
     );
     if (failed) return inconclusive(`token request: ${failed}`);

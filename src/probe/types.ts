@@ -54,6 +54,8 @@ export interface ProbeSettings {
 /** Decides many images at once; keyed by `formatReference(ref)`. Never throws for a registry's failure. */
 export interface Prober {
   probeAll(refs: readonly ImageRef[]): Promise<Map<string, ProbeOutcome>>;
+  /** Warnings about the run that belong to no image (a dropped cache entry, decisions that could not be cached). */
+  warnings?(): readonly string[];
   close(): Promise<void>;
 }
 
@@ -71,3 +73,11 @@ export const DEFAULT_PROBE_SETTINGS: ProbeSettings = {
   insecureRegistries: [],
   cacheTTLSeconds: 3600,
 };
+
+/**
+ * Seconds from the config as whole milliseconds, at least 1: Node's timers and AbortSignal.timeout take integers only
+ * (16.1 s is 16100.000000000002 ms in floating point, and AbortSignal.timeout threw "out of range" for it).
+ */
+export function secondsToMs(seconds: number): number {
+  return Math.max(1, Math.ceil(Math.round(seconds * 1e6) / 1e3));
+}

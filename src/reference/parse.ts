@@ -14,6 +14,8 @@
  * decides); otherwise the image is on Docker Hub.
  */
 
+import { quote } from '../text/quote.js';
+
 export interface ImageRef {
   /** Registry host, with port when one was written: `quay.io`, `127.0.0.1:5000`, `[::1]:5000`, `docker.io`. */
   readonly domain: string;
@@ -26,7 +28,7 @@ export interface ImageRef {
 export class BadReferenceError extends Error {
   override readonly name = 'BadReferenceError';
   constructor(readonly reference: string, readonly reason: string) {
-    super(`invalid image reference ${JSON.stringify(reference)}: ${reason}`);
+    super(`invalid image reference ${quote(reference)}: ${reason}`);
   }
 }
 
@@ -65,7 +67,7 @@ export function parseReference(input: string): ImageRef {
   if (lastColon > lastSlash && !rest.slice(lastColon).includes(']')) {
     tag = rest.slice(lastColon + 1);
     rest = rest.slice(0, lastColon);
-    if (!TAG.test(tag)) throw new BadReferenceError(input, `invalid tag ${JSON.stringify(tag)}`);
+    if (!TAG.test(tag)) throw new BadReferenceError(input, `invalid tag ${quote(tag)}`);
   }
 
   if (rest === '') throw new BadReferenceError(input, 'missing repository name');
@@ -74,10 +76,10 @@ export function parseReference(input: string): ImageRef {
   for (const component of path.split('/')) {
     if (component === '') throw new BadReferenceError(input, 'empty path component');
     if (component !== component.toLowerCase()) {
-      throw new BadReferenceError(input, `repository name must be lowercase (${JSON.stringify(component)})`);
+      throw new BadReferenceError(input, `repository name must be lowercase (${quote(component)})`);
     }
     if (!PATH_COMPONENT.test(component)) {
-      throw new BadReferenceError(input, `invalid path component ${JSON.stringify(component)}`);
+      throw new BadReferenceError(input, `invalid path component ${quote(component)}`);
     }
   }
   if (domain.length + 1 + path.length > MAX_NAME_LENGTH) {
@@ -101,14 +103,14 @@ function checkDomain(input: string, domain: string): void {
   let port: string | undefined;
   if (domain.startsWith('[')) {
     const close = domain.indexOf(']');
-    if (close < 0) throw new BadReferenceError(input, `unclosed IPv6 address in registry host ${JSON.stringify(domain)}`);
+    if (close < 0) throw new BadReferenceError(input, `unclosed IPv6 address in registry host ${quote(domain)}`);
     host = domain.slice(0, close + 1);
     const after = domain.slice(close + 1);
     if (after !== '') {
-      if (!after.startsWith(':')) throw new BadReferenceError(input, `invalid registry host ${JSON.stringify(domain)}`);
+      if (!after.startsWith(':')) throw new BadReferenceError(input, `invalid registry host ${quote(domain)}`);
       port = after.slice(1);
     }
-    if (!IPV6.test(host)) throw new BadReferenceError(input, `invalid IPv6 address ${JSON.stringify(host)}`);
+    if (!IPV6.test(host)) throw new BadReferenceError(input, `invalid IPv6 address ${quote(host)}`);
   } else {
     const colon = domain.indexOf(':');
     if (colon >= 0) {
@@ -116,17 +118,17 @@ function checkDomain(input: string, domain: string): void {
       port = domain.slice(colon + 1);
     }
     if (host === '' || !host.split('.').every((c) => DOMAIN_COMPONENT.test(c))) {
-      throw new BadReferenceError(input, `invalid registry host ${JSON.stringify(domain)}`);
+      throw new BadReferenceError(input, `invalid registry host ${quote(domain)}`);
     }
   }
   if (port !== undefined && (!PORT.test(port) || Number(port) > 65535)) {
-    throw new BadReferenceError(input, `invalid port in registry host ${JSON.stringify(domain)}`);
+    throw new BadReferenceError(input, `invalid port in registry host ${quote(domain)}`);
   }
 }
 
 function checkDigest(input: string, digest: string): void {
   const m = DIGEST.exec(digest);
-  if (!m) throw new BadReferenceError(input, `invalid digest ${JSON.stringify(digest)}`);
+  if (!m) throw new BadReferenceError(input, `invalid digest ${quote(digest)}`);
   const algorithm = m[1]!;
   const hex = m[2]!;
   const want = DIGEST_HEX_LENGTH[algorithm];

@@ -149,7 +149,8 @@ describe('probe: real registries on loopback', function () {
       assert.equal(second.get(key(images[0]!))?.reason, first.get(key(images[0]!))?.reason);
 
       const stored = JSON.parse(readFileSync(cacheFile, 'utf8'));
-      assert.equal(stored.version, 1);
+      assert.equal(stored.format, 'proxy-private-images/decision-cache');
+      assert.equal(stored.version, 2);
       assert.deepEqual(Object.keys(stored.entries).sort(), [key(images[1]!), key(images[0]!)].sort(), 'inconclusive is never cached');
 
       const later = { now: () => Date.now() + 3601_000, sleep: async () => {} };
@@ -158,36 +159,37 @@ describe('probe: real registries on loopback', function () {
       assert.ok(counted.requests > before, 'an expired entry is probed again');
     });
 
-    it('ignores a corrupt cache file and replaces it with a valid one', async () => {
+    it('drops a cut-off cache file of its own (header intact) and replaces it with a valid one', async () => {
       const cacheFile = join(tmp, 'corrupt.json');
-      writeFileSync(cacheFile, '{"version":1,"entries":{"x":');
+      writeFileSync(cacheFile, '{"format":"proxy-private-images/decision-cache","version":2,\n"entries":{\n"x":');
       const out = await probe([`${counted.host}/pub/b:1`], { cacheFile });
       assert.equal([...out.values()][0]!.verdict, 'public');
-      assert.equal(JSON.parse(readFileSync(cacheFile, 'utf8')).version, 1);
+      assert.equal(JSON.parse(readFileSync(cacheFile, 'utf8')).version, 2);
     });
 
-    it('stays a valid file when several processes write it at once', async () => {
+    it('loses no entry when several processes write it at once', async () => {
       const cacheFile = join(tmp, 'shared.json');
-      const cacheModule = fileURLToPath(new URL('../../src/probe/cache.ts', import.meta.url));
+      const cacheModule = fileURLToPath(new URL('../../src/probe/decision-cache-file.ts', import.meta.url));
       const script = join(tmp, 'writer.mts');
       writeFileSync(
         script,
-        `import { DecisionCache } from ${JSON.stringify(cacheModule)};\n` +
-          `const c = new DecisionCache(${JSON.stringify(cacheFile)}, 3600_000);\n` +
+        `import { DecisionCacheFile } from ${JSON.stringify(cacheModule)};\n` +
+          `const c = new DecisionCacheFile(${JSON.stringify(cacheFile)}, 3600_000);\n` +
           `const id = process.argv[2];\n` +
-          `for (let i = 0; i < 40; i++) c.store(new Map([[\`r/\${id}/\${i}:1\`, { verdict: 'public', reason: 'x'.repeat(2000) }]]), Date.now());\n`,
+          `for (let i = 0; i < 40; i++) await c.store(new Map([[\`quay.io/r\${id}/i\${i}:1\`, { verdict: 'public', reason: 'x'.repeat(500) }]]), Date.now());\n` +
+          `if (c.warnings().length > 0) { console.error(c.warnings().join('\\n')); process.exit(3); }\n`,
       );
       const runs = [1, 2, 3, 4].map(
         (id) =>
           new Promise<number>((resolve) => {
-            const child = spawn(process.execPath, ['--import', 'tsx', script, String(id)], { stdio: 'ignore' });
+            const child = spawn(process.execPath, ['--import', 'tsx', script, String(id)], { stdio: ['ignore', 'ignore', 'inherit'] });
             child.on('exit', (code) => resolve(code ?? -1));
           }),
       );
       assert.deepEqual(await Promise.all(runs), [0, 0, 0, 0]);
       const stored = JSON.parse(readFileSync(cacheFile, 'utf8'));
-      assert.equal(stored.version, 1);
-      assert.ok(Object.keys(stored.entries).length >= 40);
+      assert.equal(stored.version, 2);
+      assert.equal(Object.keys(stored.entries).length, 160, 'every decision of every writer is kept');
       for (const e of Object.values(stored.entries) as Array<{ verdict: string }>) assert.equal(e.verdict, 'public');
     });
   });

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { createProber, DEFAULT_PROBE_SETTINGS } from '../../src/probe/index.js';
 import { parseReference } from '../../src/reference/parse.js';
 
-/** Which host, port and scheme the probe goes to. A connect hook records each attempt and refuses it: no traffic leaves. */
+/**
+ * Which host, port and scheme the probe goes to. A fake lookup answers every name (a TEST-NET address, or loopback for
+ * localhost) so nothing is resolved for real, and a connect hook records each attempt and refuses it: no traffic leaves.
+ */
 describe('probe: where each image is probed', () => {
   async function attempted(images: string[], insecure: string[] = []): Promise<{ attempts: string[]; reasons: string[] }> {
     const attempts: string[] = [];
@@ -17,6 +20,7 @@ describe('probe: where each image is probed', () => {
           attempts.push(`${protocol}//${hostname}:${port}`);
           throw new Error('recorded, not connected');
         },
+        lookup: (hostname, _o, cb) => cb(null, [{ address: hostname === 'localhost' ? '127.0.0.1' : '203.0.113.7', family: 4 }]),
       },
     );
     try {

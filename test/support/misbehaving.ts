@@ -21,7 +21,7 @@ export interface Hit {
 export type Handler = (req: IncomingMessage, res: ServerResponse, server: Misbehaving) => void;
 
 export interface Misbehaving {
-  /** `127.0.0.1:PORT` */
+  /** `127.0.0.1:PORT` (or the bind address) */
   readonly host: string;
   readonly port: number;
   /** `http://127.0.0.1:PORT` or `https://...` */
@@ -38,7 +38,10 @@ export interface TlsMaterial {
   readonly key: string;
 }
 
-export async function startMisbehaving(handler: Handler, options: { tls?: TlsMaterial } = {}): Promise<Misbehaving> {
+/** `bind`: a loopback address to listen on (default 127.0.0.1; Linux answers on all of 127.0.0.0/8). */
+export async function startMisbehaving(handler: Handler, options: { tls?: TlsMaterial; bind?: string } = {}): Promise<Misbehaving> {
+  const bind = options.bind ?? '127.0.0.1';
+  if (!/^127\.\d+\.\d+\.\d+$/.test(bind)) throw new Error(`test servers listen on loopback only, not ${bind}`);
   const hits: Hit[] = [];
   const sockets = new Set<Socket>();
   // eslint-disable-next-line prefer-const
@@ -61,12 +64,12 @@ export async function startMisbehaving(handler: Handler, options: { tls?: TlsMat
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, bind, resolve));
   const port = (server.address() as AddressInfo).port;
   self = {
-    host: `127.0.0.1:${port}`,
+    host: `${bind}:${port}`,
     port,
-    origin: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    origin: `${options.tls ? 'https' : 'http'}://${bind}:${port}`,
     hits,
     count: (prefix) => hits.filter((h) => h.path.startsWith(prefix)).length,
     async stop() {
@@ -108,9 +111,9 @@ export function flaky(failures: number, first: Handler, then: Handler = ok): Han
 /** Accepts the request and never answers. */
 export const hang: Handler = () => {};
 
-/** 200 with a body that never ends (for GETs). */
-export const endlessBody: Handler = (_req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json' });
+/** 200 with a body that never ends (for GETs); a manifest media type on manifest paths, JSON elsewhere. */
+export const endlessBody: Handler = (req, res) => {
+  res.writeHead(200, { 'content-type': req.url?.includes('/manifests/') ? 'application/vnd.oci.image.manifest.v1+json' : 'application/json' });
   const chunk = Buffer.alloc(16 * 1024, 0x61);
   const t = setInterval(() => {
     if (!res.destroyed) res.write(chunk);
