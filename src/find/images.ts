@@ -131,7 +131,7 @@ export function field(
   };
 }
 
-function matchesSpec(spec: FieldSpec, apiVersion: string, kind: string): boolean {
+export function matchesSpec(spec: FieldSpec, apiVersion: string, kind: string): boolean {
   if (spec.kind !== kind) return false;
   if (spec.group !== undefined && spec.group !== groupOf(apiVersion)) return false;
   if (spec.version !== undefined && spec.version !== versionOf(apiVersion)) return false;
