@@ -28,7 +28,8 @@ Flags (each sets the functionConfig field named in brackets):
   --private GLOB             images decided private without a probe, repeatable [images.private]
   --public GLOB              images decided public without a probe, repeatable [images.public]
   --image-env GLOB           container env var names whose value is an image, repeatable [imagesInValues.env]
-  --image-arg GLOB           flags in command/args whose value is an image (--flag=IMAGE, --flag IMAGE), repeatable [imagesInValues.args]
+  --image-arg=GLOB           flags in command/args whose value is an image (--flag=IMAGE, --flag IMAGE), repeatable;
+                             written with '=' since the glob starts with a dash: --image-arg='--*-image' [imagesInValues.args]
   --insecure-registry HOST   registry (host:port) probed over plain http, repeatable [probe.insecureRegistries]
   --ca-file FILE             extra CA bundle (PEM) for probing [probe.caFile]
   --cache-file FILE          persistent decision cache [probe.cacheFile]
