@@ -137,7 +137,7 @@ ${OPERATOR(`            - {name: c, image: docker.io/library/busybox:1, envFrom:
     assert.deepEqual(secrets.map((s: any) => s.metadata.namespace), ['acme-config', 'jobs']);
     const told = out.parsed.results.filter((r: any) => /tell the operator/.test(r.message));
     assert.deepEqual(told.map((r: any) => [r.severity, r.resourceRef.kind, r.resourceRef.name]), [['info', 'ConfigMap', 'acme-settings']]);
-    assert.match(told[0].message, /^an image in values this item passes on \(data\.engineImage\) needs the pull Secret acme-registry: it is written to namespace acme-config, namespace jobs\./);
+    assert.match(told[0].message, /^an image in a value \(data\.engineImage\) goes to pods the operator starts, and needs the pull Secret acme-registry: it is written to namespace acme-config, namespace jobs\./);
     assert.ok(!out.stdout.replace(/\.dockerconfigjson: \S+/g, '').includes(LICENSE));
 
     const unwritten = await runFn(resourceList(items, config(`images: {private: ["quay.io/acme/**"], public: ["docker.io/**"]}\n${rules}\npullSecret: {emit: false}`)));
