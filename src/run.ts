@@ -10,7 +10,7 @@ import { decideAll } from './decide/decide.js';
 import { createPolicy } from './decide/policy.js';
 import { FnError } from './errors.js';
 import { expandLists, findImages, type ImageField } from './find/images.js';
-import { findValues } from './find/values.js';
+import { valueScan } from './find/values.js';
 import { hasPathAnnotation } from './plan/objects.js';
 import { EMPTY_PLAN, type Plan } from './plan/plan.js';
 import { parseFieldReferences } from './plan/references.js';
@@ -87,8 +87,9 @@ export async function run(text: string, deps: RunDeps, options: RunOptions = {})
 /** The stages, each a pure step over the one before; only `decideAll` may reach the network, through the prober. */
 async function makePlan(input: Input, config: Config, license: LicenseSource, getProber: () => Prober): Promise<{ plan: Plan; fields: ImageField[] }> {
   const objects = expandLists(input.objects, input.aliases);
-  const fields = findImages(objects, config.fieldSpecs, input.aliases);
-  const values = findValues(objects, config.imagesInValues, config.fieldSpecs, input.aliases);
+  const scan = valueScan(config.imagesInValues, config.fieldSpecs, input.aliases);
+  const fields = findImages(objects, config.fieldSpecs, input.aliases, scan.container);
+  const values = scan.finish(objects);
   const parsed = parseFieldReferences([...fields, ...values.fields], config);
   const found = [...valueProblemResults(values), ...parsed.results];
   if (exitCodeOf(found) === 1) return { plan: { ...EMPTY_PLAN, results: found }, fields };

@@ -66,14 +66,17 @@ export function expandLists(objects: readonly InputObject[], aliases: AliasIndex
   return out;
 }
 
-export function findImages(objects: readonly InputObject[], fieldSpecs: readonly FieldSpec[], aliases: AliasIndex): ImageField[] {
+/** Told of every container of a pod spec as the walk reaches it, image or not (`find/values.ts` scans it there). */
+export type ContainerVisitor = (object: InputObject, container: Reached<YAMLMap>, list: readonly Segment[], index: number) => void;
+
+export function findImages(objects: readonly InputObject[], fieldSpecs: readonly FieldSpec[], aliases: AliasIndex, onContainer?: ContainerVisitor): ImageField[] {
   const out: ImageField[] = [];
   for (const object of objects) {
     const { ref } = object;
     const specPath = podSpecPath(ref.apiVersion!, ref.kind!);
     if (specPath) {
       const podSpec = asMap(lookupPath(object.node, specPath, undefined, aliases));
-      if (podSpec) collectPodSpec(object, podSpec, specPath, aliases, out);
+      if (podSpec) collectPodSpec(object, podSpec, specPath, aliases, out, onContainer);
     }
     for (const spec of fieldSpecs) {
       if (matchesSpec(spec, ref.apiVersion!, ref.kind!)) walkPath(object, { node: object.node, ctx: undefined }, spec.path.split('/'), [], undefined, aliases, out);
@@ -88,13 +91,15 @@ export function displayPath(segments: readonly Segment[]): string {
   return out;
 }
 
-function collectPodSpec(object: InputObject, podSpec: Reached<YAMLMap>, prefix: readonly Segment[], aliases: AliasIndex, out: ImageField[]): void {
+function collectPodSpec(object: InputObject, podSpec: Reached<YAMLMap>, prefix: readonly Segment[], aliases: AliasIndex, out: ImageField[], onContainer?: ContainerVisitor): void {
   const use: PodSpecUse = { node: podSpec.node, ctx: podSpec.ctx, segments: prefix };
   for (const list of CONTAINER_LISTS) {
     const containers = asSeq(lookup(podSpec.node, list, podSpec.ctx, aliases));
+    const listPath = onContainer && containers ? [...prefix, list] : undefined;
     containers?.node.items.forEach((el, i) => {
       const container = asMap(deref(el, containers.ctx, aliases));
       if (!container) return;
+      if (listPath) onContainer!(object, container, listPath, i);
       const found = lookup(container.node, 'image', container.ctx, aliases);
       if (!found) return;
       const segments = [...prefix, list, i, 'image'];

@@ -8,16 +8,16 @@
  * The containers are those `findImages` walks (pod specs of the built-in kinds, and the container lists on
  * `fieldSpecs` paths), reached the same way: aliases followed, merge keys applied.
  */
-import { isScalar, type Node, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { ImagesInValues } from '../config/config.js';
 import type { AliasIndex } from '../read/aliases.js';
 import type { InputObject } from '../read/input.js';
-import { asMap, asSeq, deref, isMergePair, keyOf, lookup, lookupPath, mergeSources, stringAt, type Reached } from '../read/nodes.js';
+import { asMap, asSeq, deref, isMergePair, keyOf, lookup, mergeSources, stringAt, type Found, type Reached } from '../read/nodes.js';
 import type { ImageRef } from '../reference/parse.js';
 import { detectImage, flagOf } from './detect.js';
-import { aliasAt, displayPath, field, matchesSpec, type FieldSpec, type ImageField, type Segment } from './images.js';
-import { compileNameGlob, compileNameGlobs } from './name-glob.js';
-import { CONTAINER_LISTS, podSpecPath } from './workloads.js';
+import { aliasAt, displayPath, field, findImages, matchesSpec, type ContainerVisitor, type FieldSpec, type ImageField, type Segment } from './images.js';
+import { compileNameGlob, compileNameGlobs, type NameMatcher } from './name-glob.js';
+import { CONTAINER_LISTS } from './workloads.js';
 
 export interface ValueCandidate {
   readonly field: ImageField;
@@ -48,44 +48,108 @@ export interface ValueProblem {
   readonly configMapKey?: { readonly name: string; readonly key: string };
 }
 
+/**
+ * A container, and where its fields are. The walk below allocates nothing per env entry or argument that is not
+ * reported: a 10,000-workload input holds some 100,000 of them, and detection must cost next to nothing there.
+ * Nodes are followed as `deref` does (an alias leads to its anchor, which becomes the context), without
+ * building a `Reached` for each; one is built for what becomes a field.
+ */
 interface Container {
   readonly object: InputObject;
-  readonly at: Reached<YAMLMap>;
-  readonly segments: readonly Segment[];
+  readonly node: YAMLMap;
+  readonly ctx: Node | undefined;
+  /** The list's path (`spec.template.spec.containers`), and the container's index in it. */
+  readonly list: readonly Segment[];
+  readonly index: number;
 }
 
-interface Element {
-  readonly at: Reached | undefined;
-  readonly raw: unknown;
-  readonly holderCtx: Node | undefined;
-  readonly segments: readonly Segment[];
+const containerPath = (c: Container, ...rest: Segment[]): Segment[] => [...c.list, c.index, ...rest];
+
+/** A scan in two steps: `container` as `findImages` reaches each container of a pod spec, then `finish`. */
+export interface ValueScan {
+  /** The visitor to give `findImages`; undefined when there is nothing to look for (no rule, `detect: off`). */
+  readonly container: ContainerVisitor | undefined;
+  /** The containers on `fieldSpecs` paths and ConfigMap data, then everything found. */
+  finish(objects: readonly InputObject[]): ValueFinds;
 }
 
-export function findValues(objects: readonly InputObject[], settings: ImagesInValues, fieldSpecs: readonly FieldSpec[], aliases: AliasIndex): ValueFinds {
+/**
+ * Looks at each container while `findImages` has it in hand, so detection adds no second walk over the
+ * workloads (the 10,000-workload benchmark holds it to 5% of the run).
+ */
+export function valueScan(settings: ImagesInValues, fieldSpecs: readonly FieldSpec[], aliases: AliasIndex): ValueScan {
   const out: ValueFinds = { fields: [], candidates: [], problems: [] };
   const detect = settings.detect === 'warn';
-  if (!detect && settings.env.length === 0 && settings.args.length === 0 && settings.configMaps.length === 0) return out;
-  const envRule = compileNameGlobs(settings.env);
-  const argRule = compileNameGlobs(settings.args);
-  const cmRules = settings.configMaps.map((r) => ({ rule: r, name: compileNameGlob(r.name), key: compileNameGlob(r.key) }));
-  const scan = { out, detect, envRule, argRule };
-  for (const object of objects) {
-    for (const c of containersOf(object, fieldSpecs, aliases)) {
-      scanEnv(c, scan, aliases);
-      scanCommand(c, scan, aliases);
+  const active = detect || settings.env.length > 0 || settings.args.length > 0 || settings.configMaps.length > 0;
+  const scan: Scan = { out, detect, envRule: compileNameGlobs(settings.env), argRule: compileNameGlobs(settings.args), hasArgRules: settings.args.length > 0, aliases };
+  // fieldSpecs that reach container lists; a container the pod spec walk gave is not scanned twice
+  const specs = fieldSpecs.flatMap((spec) => {
+    const segs = spec.path.split('/').map((p) => (p.endsWith('[]') ? p.slice(0, -2) : p));
+    let last = -1;
+    segs.forEach((p, i) => (CONTAINER_LISTS as readonly string[]).includes(p) && (last = i));
+    return last < 0 ? [] : [{ spec, segs: segs.slice(0, last + 1) }];
+  });
+  const seen = new Map<InputObject, Set<string>>();
+  const visit = (object: InputObject, container: Reached<YAMLMap>, list: readonly Segment[], index: number): void => {
+    const c: Container = { object, node: container.node, ctx: container.ctx, list, index };
+    if (specs.length > 0) {
+      const paths = seen.get(object) ?? new Set<string>();
+      const path = displayPath(containerPath(c));
+      if (paths.has(path)) return;
+      seen.set(object, paths.add(path));
     }
-    const { ref } = object;
-    if (ref.kind !== 'ConfigMap' || ref.apiVersion !== 'v1' || (!detect && cmRules.length === 0)) continue;
-    const data = asMap(lookup(object.node, 'data', undefined, aliases));
-    if (!data) continue;
-    const rules = cmRules.filter((r) => ref.name !== undefined && r.name(ref.name));
-    for (const [key, found] of entriesOf(data, aliases)) {
-      const make = (): ImageField => field(object, ['data', key], found, 'value', undefined, aliasAt(found.raw, found.holderCtx));
-      if (rules.some((r) => r.key(key))) out.fields.push(make());
-      else if (detect) candidate(out, found, make, `imagesInValues.configMaps: [{name: ${JSON.stringify(ref.name ?? '')}, key: ${JSON.stringify(key)}}]`);
-    }
+    scanContainer(c, scan);
+  };
+  return {
+    container: active ? visit : undefined,
+    finish(objects) {
+      if (!active) return out;
+      const cmRules = settings.configMaps.map((r) => ({ name: compileNameGlob(r.name), key: compileNameGlob(r.key) }));
+      for (const object of objects) {
+        const { ref } = object;
+        for (const { spec, segs } of specs) {
+          if (!matchesSpec(spec, ref.apiVersion!, ref.kind!)) continue;
+          walkTo({ node: object.node, ctx: undefined }, segs, [], aliases, (r, list) => {
+            const seq = asSeq(r);
+            seq?.node.items.forEach((el, i) => {
+              const container = asMap(deref(el, seq.ctx, aliases));
+              if (container) visit(object, container, list, i);
+            });
+          });
+        }
+        if (ref.kind === 'ConfigMap' && ref.apiVersion === 'v1' && (detect || cmRules.length > 0)) scanConfigMap(object, cmRules, scan);
+      }
+      // in the order of the items, as the image fields are (the walks above took the ConfigMaps last)
+      const order = new Map(objects.map((o, i) => [o, i]));
+      const byItem = (a: { object: InputObject }, b: { object: InputObject }): number => order.get(a.object)! - order.get(b.object)!;
+      out.fields.sort(byItem);
+      out.candidates.sort((a, b) => byItem(a.field, b.field));
+      out.problems.sort(byItem);
+      return out;
+    },
+  };
+}
+
+/** Both steps at once, with a pod spec walk of its own (for callers that run no `findImages`). */
+export function findValues(objects: readonly InputObject[], settings: ImagesInValues, fieldSpecs: readonly FieldSpec[], aliases: AliasIndex): ValueFinds {
+  const scan = valueScan(settings, fieldSpecs, aliases);
+  if (scan.container) findImages(objects, [], aliases, scan.container);
+  return scan.finish(objects);
+}
+
+function scanConfigMap(object: InputObject, rules: readonly { name: NameMatcher; key: NameMatcher }[], scan: Scan): void {
+  const { ref } = object;
+  const data = asMap(lookup(object.node, 'data', undefined, scan.aliases));
+  if (!data) return;
+  const named = rules.filter((r) => ref.name !== undefined && r.name(ref.name));
+  for (const [key, found] of entriesOf(data, scan.aliases)) {
+    const ruled = named.some((r) => r.key(key));
+    const detected = ruled || !scan.detect ? undefined : detectIn(found.node);
+    if (!ruled && !detected) continue;
+    const f = field(object, ['data', key], found, 'value', undefined, aliasAt(found.raw, found.holderCtx));
+    if (detected) scan.out.candidates.push({ field: f, ref: detected, rule: `imagesInValues.configMaps: [{name: ${JSON.stringify(ref.name ?? '')}, key: ${JSON.stringify(key)}}]` });
+    else scan.out.fields.push(f);
   }
-  return out;
 }
 
 interface Scan {
@@ -93,132 +157,183 @@ interface Scan {
   readonly detect: boolean;
   readonly envRule: (name: string) => string | undefined;
   readonly argRule: (name: string) => string | undefined;
+  readonly hasArgRules: boolean;
+  readonly aliases: AliasIndex;
 }
 
-/** A whole string value that looks like an image: a candidate (the field is made only then: most values are not). */
-function candidate(out: ValueFinds, at: Reached, make: () => ImageField, rule: string): void {
-  const ref = isScalar(at.node) && typeof at.node.value === 'string' ? detectImage(at.node.value) : undefined;
-  if (ref) out.candidates.push({ field: make(), ref, rule });
+/** The node a written value leads to: the value, or an alias's anchor. */
+function targetOf(raw: unknown, aliases: AliasIndex): Node | undefined {
+  if (raw === null || raw === undefined) return undefined;
+  return isAlias(raw) ? aliases.target(raw) : (raw as Node);
 }
 
-function scanEnv(c: Container, scan: Scan, aliases: AliasIndex): void {
-  const env = asSeq(lookup(c.at.node, 'env', c.at.ctx, aliases));
-  env?.node.items.forEach((el, i) => {
-    const entry = asMap(deref(el, env.ctx, aliases));
-    if (!entry) return;
-    const name = stringAt(lookup(entry.node, 'name', entry.ctx, aliases));
-    if (name === undefined) return;
-    const value = lookup(entry.node, 'value', entry.ctx, aliases);
-    const segments = [...c.segments, 'env', i, 'value'];
-    const glob = scan.envRule(name);
-    if (glob !== undefined) {
-      if (value) scan.out.fields.push(field(c.object, segments, value, 'value', undefined, aliasAt(value.pair.value, value.holderCtx)));
-      else {
-        const from = asMap(lookup(entry.node, 'valueFrom', entry.ctx, aliases));
-        if (!from) return;
-        const ref = asMap(lookup(from.node, 'configMapKeyRef', from.ctx, aliases));
-        const cm = ref && { name: stringAt(lookup(ref.node, 'name', ref.ctx, aliases)), key: stringAt(lookup(ref.node, 'key', ref.ctx, aliases)) };
-        scan.out.problems.push({
-          kind: 'value-from',
-          object: c.object,
-          segments: [...c.segments, 'env', i, 'valueFrom'],
-          name,
-          glob,
-          ...(cm?.name !== undefined && cm.key !== undefined && { configMapKey: { name: cm.name, key: cm.key } }),
-        });
-      }
+/** The context below a written value, as `deref` gives it. */
+function ctxBelow(raw: unknown, ctx: Node | undefined, aliases: AliasIndex): Node | undefined {
+  if (isAlias(raw)) return aliases.target(raw);
+  return (raw as { anchor?: string }).anchor ? (raw as Node) : ctx;
+}
+
+const stringOf = (node: Node | undefined): string | undefined => (isScalar(node) && typeof node.value === 'string' ? node.value : undefined);
+const detectIn = (node: Node | undefined): ImageRef | undefined => {
+  const text = stringOf(node);
+  return text === undefined ? undefined : detectImage(text);
+};
+
+/**
+ * Scratch slots `pick` fills, one per key asked: the pair, the map that holds it, that map's context. A map that
+ * merges nothing is read in one pass; one with `<<` goes through `lookup`.
+ */
+interface Slots {
+  pairs: (Pair | undefined)[];
+  holders: (YAMLMap | undefined)[];
+  ctxs: (Node | undefined)[];
+  map: YAMLMap | undefined;
+}
+const newSlots = (): Slots => ({ pairs: [undefined, undefined, undefined], holders: [], ctxs: [], map: undefined });
+const CONTAINER_SLOTS = newSlots();
+const ENTRY_SLOTS = newSlots();
+
+function pick(slots: Slots, map: YAMLMap, ctx: Node | undefined, keys: readonly string[], aliases: AliasIndex): void {
+  for (let i = 0; i < keys.length; i++) slots.pairs[i] = undefined;
+  slots.map = map;
+  for (const pair of map.items) {
+    if (isMergePair(pair)) {
+      keys.forEach((key, i) => {
+        const f = lookup(map, key, ctx, aliases);
+        slots.pairs[i] = f?.pair;
+        slots.holders[i] = f?.holder;
+        slots.ctxs[i] = f?.holderCtx;
+      });
       return;
     }
-    if (!scan.detect || !value) return;
-    const make = (): ImageField => field(c.object, segments, value, 'value', undefined, aliasAt(value.pair.value, value.holderCtx));
-    candidate(scan.out, value, make, `imagesInValues.env: [${JSON.stringify(name)}]`);
-  });
+    const i = keys.indexOf(keyOf(pair) as string);
+    if (i < 0 || slots.pairs[i] !== undefined) continue;
+    slots.pairs[i] = pair;
+    slots.holders[i] = map;
+    slots.ctxs[i] = ctx;
+  }
+}
+
+/** What `lookup` would have returned for a picked key. */
+function foundAt(slots: Slots, i: number, node: Node, aliases: AliasIndex): Found {
+  const pair = slots.pairs[i]!;
+  return { node, ctx: ctxBelow(pair.value, slots.ctxs[i], aliases), pair, holder: slots.holders[i]!, holderCtx: slots.ctxs[i], viaMerge: slots.holders[i] !== slots.map };
+}
+
+const CONTAINER_KEYS = ['env', 'command', 'args'];
+const ENV_KEYS = ['name', 'value', 'valueFrom'];
+
+function scanContainer(c: Container, scan: Scan): void {
+  const { aliases } = scan;
+  const slots = CONTAINER_SLOTS;
+  pick(slots, c.node, c.ctx, CONTAINER_KEYS, aliases);
+  const [env, command, args] = slots.pairs;
+  const commandSeq = command && targetOf(command.value, aliases);
+  const argsSeq = args && targetOf(args.value, aliases);
+  const lists: CommandList[] = [];
+  if (isSeq(commandSeq)) lists.push({ key: 'command', seq: commandSeq, ctx: ctxBelow(command!.value, slots.ctxs[1], aliases) });
+  if (isSeq(argsSeq)) lists.push({ key: 'args', seq: argsSeq, ctx: ctxBelow(args!.value, slots.ctxs[2], aliases) });
+  const envSeq = env && targetOf(env.value, aliases);
+  if (isSeq(envSeq)) scanEnv(c, envSeq, ctxBelow(env!.value, slots.ctxs[0], aliases), scan);
+  if (lists.length > 0) scanCommand(c, lists, scan);
+}
+
+function scanEnv(c: Container, env: YAMLSeq, envCtx: Node | undefined, scan: Scan): void {
+  const { aliases, out } = scan;
+  for (let i = 0; i < env.items.length; i++) {
+    const el = env.items[i];
+    const entry = targetOf(el, aliases);
+    if (!isMap(entry)) continue;
+    const entryCtx = ctxBelow(el, envCtx, aliases);
+    pick(ENTRY_SLOTS, entry, entryCtx, ENV_KEYS, aliases);
+    const [namePair, valuePair, fromPair] = ENTRY_SLOTS.pairs;
+    const name = stringOf(namePair && targetOf(namePair.value, aliases));
+    if (name === undefined) continue;
+    const value = valuePair && targetOf(valuePair.value, aliases);
+    const glob = scan.envRule(name);
+    const ref = glob === undefined && scan.detect ? detectIn(value) : undefined;
+    if (value && (glob !== undefined || ref)) {
+      const f = field(c.object, containerPath(c, 'env', i, 'value'), foundAt(ENTRY_SLOTS, 1, value, aliases), 'value', undefined, aliasAt(valuePair!.value, ENTRY_SLOTS.ctxs[1]));
+      if (ref) out.candidates.push({ field: f, ref, rule: `imagesInValues.env: [${JSON.stringify(name)}]` });
+      else out.fields.push(f);
+      continue;
+    }
+    const from = glob !== undefined && !value && fromPair ? asMap(deref(fromPair.value, ENTRY_SLOTS.ctxs[2], aliases)) : undefined;
+    if (!from) continue;
+    const cmRef = asMap(lookup(from.node, 'configMapKeyRef', from.ctx, aliases));
+    const cm = cmRef && { name: stringAt(lookup(cmRef.node, 'name', cmRef.ctx, aliases)), key: stringAt(lookup(cmRef.node, 'key', cmRef.ctx, aliases)) };
+    out.problems.push({
+      kind: 'value-from',
+      object: c.object,
+      segments: containerPath(c, 'env', i, 'valueFrom'),
+      name,
+      glob: glob!,
+      ...(cm?.name !== undefined && cm.key !== undefined && { configMapKey: { name: cm.name, key: cm.key } }),
+    });
+  }
+}
+
+interface CommandList {
+  readonly key: 'command' | 'args';
+  readonly seq: YAMLSeq;
+  readonly ctx: Node | undefined;
 }
 
 /** `command` then `args`, as one list: the container runs them so, and a flag's value may follow in the next. */
-function scanCommand(c: Container, scan: Scan, aliases: AliasIndex): void {
-  const elements: Element[] = [];
-  for (const key of ['command', 'args'] as const) {
-    const list = asSeq(lookup(c.at.node, key, c.at.ctx, aliases));
-    list?.node.items.forEach((raw, i) => elements.push({ at: deref(raw, list.ctx, aliases), raw, holderCtx: list.ctx, segments: [...c.segments, key, i] }));
-  }
-  let pending: { flag: string; glob: string; el: Element } | undefined;
-  let previousFlag: string | undefined;
-  for (const el of elements) {
-    const text = el.at && isScalar(el.at.node) && typeof el.at.node.value === 'string' ? el.at.node.value : undefined;
-    const flag = text === undefined ? undefined : flagOf(text);
-    const before = previousFlag;
-    previousFlag = undefined;
-    if (pending) {
-      const p = pending;
-      pending = undefined;
-      if (flag === undefined && el.at) {
-        // whatever follows a flag a rule names is its value: an image, or an error naming this field
-        scan.out.fields.push(field(c.object, el.segments, el.at, 'value', undefined, aliasAt(el.raw, el.holderCtx)));
+function scanCommand(c: Container, lists: readonly CommandList[], scan: Scan): void {
+  const { aliases, out } = scan;
+  const rules = scan.hasArgRules;
+  const make = (list: CommandList, index: number, node: Node): ImageField => {
+    const raw = list.seq.items[index];
+    return field(c.object, containerPath(c, list.key, index), { node, ctx: ctxBelow(raw, list.ctx, aliases) }, 'value', undefined, aliasAt(raw, list.ctx));
+  };
+  let pending: { flag: string; glob: string; list: CommandList; index: number } | undefined;
+  /** The element before, when it was a flag with no `=` and no rule: what a rule for the next element would name. */
+  let before: string | undefined;
+  for (const list of lists) {
+    for (let index = 0; index < list.seq.items.length; index++) {
+      const node = targetOf(list.seq.items[index], aliases);
+      const text = stringOf(node);
+      const previous = before;
+      before = undefined;
+      // without rules for flags, an element with no '/' can be no image, whole or after '=': only a flag's name matters
+      if (!rules && text !== undefined && !text.includes('/')) {
+        if (text.startsWith('-') && !text.includes('=')) before = text;
         continue;
       }
-      scan.out.problems.push({ kind: 'followed-by-flag', object: c.object, segments: p.el.segments, name: p.flag, glob: p.glob });
-    }
-    if (text === undefined || !el.at) continue;
-    if (flag === undefined) {
-      if (scan.detect) candidateElement(scan, c, el, text, undefined, before);
-      continue;
-    }
-    const glob = scan.argRule(flag.flag);
-    if (flag.value === undefined) {
-      if (glob !== undefined) pending = { flag: flag.flag, glob, el };
-      else previousFlag = flag.flag;
-    } else if (glob !== undefined) {
-      const f = field(c.object, el.segments, el.at, 'value', undefined, aliasAt(el.raw, el.holderCtx));
-      scan.out.fields.push({ ...f, image: flag.value, prefix: `${flag.flag}=` });
-    } else if (scan.detect) {
-      candidateElement(scan, c, el, flag.value, `${flag.flag}=`, flag.flag);
-    }
-  }
-  if (pending) scan.out.problems.push({ kind: 'no-value', object: c.object, segments: pending.el.segments, name: pending.flag, glob: pending.glob });
-}
-
-function candidateElement(scan: Scan, c: Container, el: Element, text: string, prefix: string | undefined, flag: string | undefined): void {
-  const ref = detectImage(text);
-  if (!ref) return;
-  const f = field(c.object, el.segments, el.at!, 'value', undefined, aliasAt(el.raw, el.holderCtx));
-  scan.out.candidates.push({ field: prefix === undefined ? f : { ...f, image: text, prefix }, ref, ...(flag !== undefined && { rule: `imagesInValues.args: [${JSON.stringify(flag)}]` }) });
-}
-
-/** The containers of an object: its pod spec's lists, and the lists on fieldSpecs paths (once each). */
-function containersOf(object: InputObject, fieldSpecs: readonly FieldSpec[], aliases: AliasIndex): Container[] {
-  const out: Container[] = [];
-  const seen = new Set<string>();
-  const add = (list: Reached, segments: readonly Segment[]): void => {
-    const seq = asSeq(list);
-    seq?.node.items.forEach((el, i) => {
-      const at = asMap(deref(el, seq.ctx, aliases));
-      const path = [...segments, i];
-      const key = displayPath(path);
-      if (!at || seen.has(key)) return;
-      seen.add(key);
-      out.push({ object, at, segments: path });
-    });
-  };
-  const { ref } = object;
-  const specPath = podSpecPath(ref.apiVersion!, ref.kind!);
-  if (specPath) {
-    const podSpec = asMap(lookupPath(object.node, specPath, undefined, aliases));
-    if (podSpec) {
-      for (const list of CONTAINER_LISTS) {
-        const found = lookup(podSpec.node, list, podSpec.ctx, aliases);
-        if (found) add(found, [...specPath, list]);
+      const flag = text === undefined ? undefined : flagOf(text);
+      if (pending) {
+        const p = pending;
+        pending = undefined;
+        if (flag === undefined && node) {
+          // whatever follows a flag a rule names is its value: an image, or an error naming this field
+          out.fields.push(make(list, index, node));
+          continue;
+        }
+        out.problems.push({ kind: 'followed-by-flag', object: c.object, segments: containerPath(c, p.list.key, p.index), name: p.flag, glob: p.glob });
       }
+      if (text === undefined) continue;
+      if (flag === undefined) {
+        const ref = scan.detect ? detectImage(text) : undefined;
+        const prior = previous === undefined ? undefined : flagOf(previous);
+        const named = prior && prior.value === undefined ? prior.flag : undefined;
+        if (ref) out.candidates.push({ field: make(list, index, node!), ref, ...(named !== undefined && { rule: `imagesInValues.args: [${JSON.stringify(named)}]` }) });
+        continue;
+      }
+      const glob = scan.argRule(flag.flag);
+      if (flag.value === undefined) {
+        if (glob !== undefined) pending = { flag: flag.flag, glob, list, index };
+        else before = flag.flag;
+        continue;
+      }
+      const ref = glob === undefined && scan.detect ? detectImage(flag.value) : undefined;
+      if (glob === undefined && !ref) continue;
+      const f = { ...make(list, index, node!), image: flag.value, prefix: `${flag.flag}=` };
+      if (ref) out.candidates.push({ field: f, ref, rule: `imagesInValues.args: [${JSON.stringify(flag.flag)}]` });
+      else out.fields.push(f);
     }
   }
-  for (const spec of fieldSpecs) {
-    if (!matchesSpec(spec, ref.apiVersion!, ref.kind!)) continue;
-    const segs = spec.path.split('/').map((s) => (s.endsWith('[]') ? s.slice(0, -2) : s));
-    let last = -1;
-    segs.forEach((s, i) => (CONTAINER_LISTS as readonly string[]).includes(s) && (last = i));
-    if (last >= 0) walkTo({ node: object.node, ctx: undefined }, segs.slice(0, last + 1), [], aliases, add);
-  }
-  return out;
+  if (pending) out.problems.push({ kind: 'no-value', object: c.object, segments: containerPath(c, pending.list.key, pending.index), name: pending.flag, glob: pending.glob });
 }
 
 /** Follows a fieldSpec path through maps, and through every item of a list met on the way, to its end. */

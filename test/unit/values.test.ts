@@ -223,6 +223,15 @@ describe('findValues: what the rules name', () => {
     ]);
   });
 
+  it('a container a fieldSpec names again is scanned once', () => {
+    const f = find(DEPLOYMENT(`        - {name: c, image: x, env: [{name: A_IMAGE, value: quay.io/a/x:1}], args: [quay.io/a/y:1]}`), { env: ['*_IMAGE'], detect: 'warn' }, [
+      { group: 'apps', kind: 'Deployment', path: 'spec/template/spec/containers[]/image' },
+      { kind: 'Deployment', path: 'spec/template/spec/containers/image' },
+    ]);
+    assert.deepEqual(f.fields.map(show), ['op spec.template.spec.containers[0].env[0].value |quay.io/a/x:1']);
+    assert.deepEqual(f.candidates.map((c) => c.field.path), ['spec.template.spec.containers[0].args[0]']);
+  });
+
   it('through aliases and merge keys, as Kubernetes reads them; one node shared by two workloads is one node', () => {
     const f = find(
       `- apiVersion: apps/v1
