@@ -231,6 +231,7 @@ async function throughput() {
     const flCpu = [];
     const offTimes = [];
     const offCpu = [];
+    const offRss = [];
     const fnOut = join(dir, 'fn-out.yaml');
     const offOut = join(dir, 'fn-detect-off-out.yaml');
     const flOut = join(dir, 'floor-out.yaml');
@@ -247,6 +248,7 @@ async function throughput() {
           const r = mustSucceed(await fnRun(rlOffFile, offOut, { rss: true, timeoutMs: 180_000 }), `function with detect: off at ${n}`);
           offTimes.push(r.wallMs);
           offCpu.push(r.cpuMs);
+          offRss.push(r.rssKB);
         },
         async () => {
           const r = mustSucceed(await run(process.execPath, [floor], { stdinFile: rlFile, stdoutFile: flOut, rss: true, tmpDir: tmp, timeoutMs: 180_000 }), `floor at ${n}`);
@@ -280,7 +282,7 @@ async function throughput() {
       functionRewrites: rewritten,
       function: { medianMs: median(fnTimes), medianRssKB: median(fnRss), medianCpuMs: median(fnCpu), allMs: fnTimes, allRssKB: fnRss, allCpuMs: fnCpu },
       floor: { medianMs: median(flTimes), medianRssKB: median(flRss), medianCpuMs: median(flCpu), allMs: flTimes, allRssKB: flRss, allCpuMs: flCpu },
-      detectOff: { medianMs: median(offTimes), medianCpuMs: median(offCpu), allMs: offTimes, allCpuMs: offCpu },
+      detectOff: { medianMs: median(offTimes), medianCpuMs: median(offCpu), medianRssKB: median(offRss), allMs: offTimes, allCpuMs: offCpu, allRssKB: offRss },
       kustomize: k.timedOut
         ? { timedOut: true, timeoutMs: kTimeout }
         : { ms: k.wallMs, rssKB: k.rssKB, cpuMs: k.cpuMs, rewrites: kRewritten },
@@ -307,7 +309,7 @@ async function throughput() {
     // image detection (imagesInValues.detect: warn, the default) against the same input with detect: off
     const rd = s.function.medianMs / s.detectOff.medianMs;
     const okD = n === 10000 ? target(`throughput ${n}: function time / function time with detect: off`, rd, '<=', 1.05) : '';
-    rows.push(['tp ' + label, `function, imagesInValues.detect: off`, `${fmtMs(s.detectOff.medianMs)} (cpu ${fmtMs(s.detectOff.medianCpuMs)})`, 'detect warn vs off', rd.toFixed(3) + 'x', n === 10000 ? '<= 1.05x' : '(no target)', okD]);
+    rows.push(['tp ' + label, `function, imagesInValues.detect: off`, `${fmtMs(s.detectOff.medianMs)} (cpu ${fmtMs(s.detectOff.medianCpuMs)}), ${fmtMB(s.detectOff.medianRssKB)}`, 'detect warn vs off', rd.toFixed(3) + 'x', n === 10000 ? '<= 1.05x' : '(no target)', okD]);
     rows.push(['tp ' + label, '', '', 'cpu detect warn vs off', (s.function.medianCpuMs / s.detectOff.medianCpuMs).toFixed(3) + 'x', '(load-robust check)', '']);
     if (n === 1000) {
       // A kustomize timeout still bounds the speed-up from below.

@@ -152,6 +152,9 @@ fieldSpecs:
     const told = out.parsed.results.filter((r: any) => r.severity === 'info' && /tell the operator/.test(r.message));
     assert.deepEqual(told.map((r: any) => r.resourceRef.name).sort(), ['longhorn-driver-deployer', 'longhorn-manager']);
     for (const r of told) assert.match(r.message, /pull Secret lh-registry: it is written to namespace longhorn-system\..*registry-secret/);
+    // longhorn-manager sets its registry-secret setting from the DaemonSet's first imagePullSecrets entry
+    const manager = out.parsed.items.find((i: any) => i.kind === 'DaemonSet' && i.metadata.name === 'longhorn-manager');
+    assert.deepEqual(manager.spec.template.spec.imagePullSecrets, [{ name: 'lh-registry' }]);
     assertOnlyImagesChanged(input, out.stdout, 'lh-registry');
   });
 
