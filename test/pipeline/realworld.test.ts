@@ -32,6 +32,22 @@ function config(yaml: string): string {
   return `apiVersion: fn.proxy-private-images.dev/v1alpha1\nkind: ProxyPrivateImages\n${yaml}`;
 }
 
+/** kube-prometheus's manifests (setup/ left out) with its images decided by globs, the custom resources' by fieldSpecs. */
+function kubePrometheus(extra = ''): string {
+  const dir = join(REALWORLD!, 'kube-prometheus');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => `kube-prometheus/${f}`);
+  return streamToResourceList(
+    load(...files),
+    config(`appSlug: kp
+images:
+  private: ["quay.io/prometheus/**", "quay.io/prometheus-operator/**"]
+  public: ["**"]
+${extra}fieldSpecs:
+- {group: monitoring.coreos.com, kind: Prometheus, path: spec/image}
+- {group: monitoring.coreos.com, kind: Alertmanager, path: spec/image}`),
+  );
+}
+
 /** Every line the output adds or changes must be an image, an imagePullSecrets entry, or come after the items. */
 function assertOnlyImagesChanged(input: string, output: string, secretName: string): void {
   const before = new Map<string, number>();
@@ -78,18 +94,7 @@ describe('real-world install manifests', () => {
   });
 
   corpusIt('kube-prometheus: reaches the Prometheus and Alertmanager custom resources through fieldSpecs', async () => {
-    const dir = join(REALWORLD!, 'kube-prometheus');
-    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => `kube-prometheus/${f}`);
-    const input = streamToResourceList(
-      load(...files),
-      config(`appSlug: kp
-images:
-  private: ["quay.io/prometheus/**", "quay.io/prometheus-operator/**"]
-  public: ["**"]
-fieldSpecs:
-- {group: monitoring.coreos.com, kind: Prometheus, path: spec/image}
-- {group: monitoring.coreos.com, kind: Alertmanager, path: spec/image}`),
-    );
+    const input = kubePrometheus();
     const out = await runFn(input);
     assert.equal(out.exitCode, 0, out.stderr);
     const byKind = (kind: string) => out.parsed.items.find((i: any) => i.kind === kind);
@@ -159,20 +164,7 @@ fieldSpecs:
   });
 
   corpusIt('kube-prometheus with --prometheus-config-reloader: the operator\'s --flag=IMAGE is rewritten after the =', async () => {
-    const dir = join(REALWORLD!, 'kube-prometheus');
-    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => `kube-prometheus/${f}`);
-    const input = streamToResourceList(
-      load(...files),
-      config(`appSlug: kp
-images:
-  private: ["quay.io/prometheus/**", "quay.io/prometheus-operator/**"]
-  public: ["**"]
-imagesInValues:
-  args: ["--prometheus-config-reloader"]
-fieldSpecs:
-- {group: monitoring.coreos.com, kind: Prometheus, path: spec/image}
-- {group: monitoring.coreos.com, kind: Alertmanager, path: spec/image}`),
-    );
+    const input = kubePrometheus('imagesInValues:\n  args: ["--prometheus-config-reloader"]\n');
     const out = await runFn(input);
     assert.equal(out.exitCode, 0, out.stderr);
     const operator = out.parsed.items.find((i: any) => i.kind === 'Deployment' && i.metadata.name === 'prometheus-operator');
