@@ -92,7 +92,7 @@ export function valueScan(settings: ImagesInValues, fieldSpecs: readonly FieldSp
   const seen = new Map<InputObject, Set<string>>();
   const visit = (object: InputObject, container: Reached<YAMLMap>, list: readonly Segment[], index: number): void => {
     const c: Container = { object, node: container.node, ctx: container.ctx, list, index };
-    if (specs.length > 0) {
+    if (specs.length > 0 && specs.some(({ spec }) => matchesSpec(spec, object.ref.apiVersion!, object.ref.kind!))) {
       const paths = seen.get(object) ?? new Set<string>();
       const path = displayPath(containerPath(c));
       if (paths.has(path)) return;
@@ -315,9 +315,10 @@ function scanCommand(c: Container, lists: readonly CommandList[], scan: Scan): v
       if (text === undefined) continue;
       if (flag === undefined) {
         const ref = scan.detect ? detectImage(text) : undefined;
+        if (!ref) continue;
         const prior = previous === undefined ? undefined : flagOf(previous);
         const named = prior && prior.value === undefined ? prior.flag : undefined;
-        if (ref) out.candidates.push({ field: make(list, index, node!), ref, ...(named !== undefined && { rule: `imagesInValues.args: [${JSON.stringify(named)}]` }) });
+        out.candidates.push({ field: make(list, index, node!), ref, ...(named !== undefined && { rule: `imagesInValues.args: [${JSON.stringify(named)}]` }) });
         continue;
       }
       const glob = scan.argRule(flag.flag);
