@@ -215,6 +215,9 @@ async function throughput() {
     const g = generate(n);
     const rlFile = join(dir, 'rl.yaml');
     writeFileSync(rlFile, g.resourceList);
+    // the same items with imagesInValues.detect: off (the default is warn): what image detection costs
+    const rlOffFile = join(dir, 'rl-detect-off.yaml');
+    writeFileSync(rlOffFile, generate(n, { detect: 'off' }).resourceList);
     writeFileSync(join(dir, 'kust', 'workloads.yaml'), g.multiDoc);
     writeFileSync(join(dir, 'kust', 'kustomization.yaml'), g.kustomization);
     const expected = (g.multiDoc.match(/^\s*(?:- )?image: (?!proxy)(?:registry\.example\.com|quay\.io\/acme|ghcr\.io\/acme-corp|123456789012)/gm) ?? []).length;
@@ -226,9 +229,13 @@ async function throughput() {
     const flTimes = [];
     const flRss = [];
     const flCpu = [];
+    const offTimes = [];
+    const offCpu = [];
+    const offRss = [];
     const fnOut = join(dir, 'fn-out.yaml');
+    const offOut = join(dir, 'fn-detect-off-out.yaml');
     const flOut = join(dir, 'floor-out.yaml');
-    log(`throughput ${n}: ${TP_RUNS[n]} interleaved runs of function and floor (${sizeMB.toFixed(1)} MB input)`);
+    log(`throughput ${n}: ${TP_RUNS[n]} interleaved runs of function, function with detect: off, and floor (${sizeMB.toFixed(1)} MB input)`);
     for (let i = 0; i < TP_RUNS[n]; i++) {
       const pair = [
         async () => {
@@ -238,16 +245,23 @@ async function throughput() {
           fnCpu.push(r.cpuMs);
         },
         async () => {
+          const r = mustSucceed(await fnRun(rlOffFile, offOut, { rss: true, timeoutMs: 180_000 }), `function with detect: off at ${n}`);
+          offTimes.push(r.wallMs);
+          offCpu.push(r.cpuMs);
+          offRss.push(r.rssKB);
+        },
+        async () => {
           const r = mustSucceed(await run(process.execPath, [floor], { stdinFile: rlFile, stdoutFile: flOut, rss: true, tmpDir: tmp, timeoutMs: 180_000 }), `floor at ${n}`);
           flTimes.push(r.wallMs);
           flRss.push(r.rssKB);
           flCpu.push(r.cpuMs);
         },
       ];
-      if (i % 2) pair.reverse();
-      for (const f of pair) await f();
+      // rotate the order each round, so no run always goes first (or after the same one)
+      for (let k = 0; k < pair.length; k++) await pair[(i + k) % pair.length]();
     }
     const rewritten = countProxiedImageLines(fnOut);
+    if (countProxiedImageLines(offOut) !== rewritten) throw new Error(`detect: off rewrote ${countProxiedImageLines(offOut)} fields at ${n}, detect: warn ${rewritten}`);
     if (rewritten !== expected) {
       log(`WARNING: function rewrote ${rewritten} private image fields at ${n}, expected ${expected}`);
     }
@@ -268,6 +282,7 @@ async function throughput() {
       functionRewrites: rewritten,
       function: { medianMs: median(fnTimes), medianRssKB: median(fnRss), medianCpuMs: median(fnCpu), allMs: fnTimes, allRssKB: fnRss, allCpuMs: fnCpu },
       floor: { medianMs: median(flTimes), medianRssKB: median(flRss), medianCpuMs: median(flCpu), allMs: flTimes, allRssKB: flRss, allCpuMs: flCpu },
+      detectOff: { medianMs: median(offTimes), medianCpuMs: median(offCpu), medianRssKB: median(offRss), allMs: offTimes, allCpuMs: offCpu, allRssKB: offRss },
       kustomize: k.timedOut
         ? { timedOut: true, timeoutMs: kTimeout }
         : { ms: k.wallMs, rssKB: k.rssKB, cpuMs: k.cpuMs, rewrites: kRewritten },
@@ -291,6 +306,11 @@ async function throughput() {
     rows.push(['tp ' + label, `function (${rewritten} fields rewritten)`, `${fmtMs(s.function.medianMs)} (cpu ${fmtMs(s.function.medianCpuMs)}), ${fmtMB(s.function.medianRssKB)}`, 'time vs floor', rt.toFixed(2) + 'x', '<= 1.5x', okT]);
     rows.push(['tp ' + label, '', '', 'peak RSS vs floor', rm.toFixed(2) + 'x', '<= 1.0x', okM]);
     rows.push(['tp ' + label, '', '', 'cpu time vs floor', (s.function.medianCpuMs / s.floor.medianCpuMs).toFixed(2) + 'x', '(load-robust check)', '']);
+    // image detection (imagesInValues.detect: warn, the default) against the same input with detect: off
+    const rd = s.function.medianMs / s.detectOff.medianMs;
+    const okD = n === 10000 ? target(`throughput ${n}: function time / function time with detect: off`, rd, '<=', 1.05) : '';
+    rows.push(['tp ' + label, `function, imagesInValues.detect: off`, `${fmtMs(s.detectOff.medianMs)} (cpu ${fmtMs(s.detectOff.medianCpuMs)}), ${fmtMB(s.detectOff.medianRssKB)}`, 'detect warn vs off', rd.toFixed(3) + 'x', n === 10000 ? '<= 1.05x' : '(no target)', okD]);
+    rows.push(['tp ' + label, '', '', 'cpu detect warn vs off', (s.function.medianCpuMs / s.detectOff.medianCpuMs).toFixed(3) + 'x', '(load-robust check)', '']);
     if (n === 1000) {
       // A kustomize timeout still bounds the speed-up from below.
       const sp = (k.timedOut ? kTimeout : k.wallMs) / s.function.medianMs;

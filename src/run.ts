@@ -11,11 +11,13 @@ import { createPolicy } from './decide/policy.js';
 import { FnError } from './errors.js';
 import { expandLists, findImages, type ImageField } from './find/images.js';
 import { warningResult } from './plan/messages.js';
+import { valueScan } from './find/values.js';
 import { hasPathAnnotation } from './plan/objects.js';
 import { EMPTY_PLAN, type Plan } from './plan/plan.js';
 import { parseFieldReferences } from './plan/references.js';
 import { planRewrites } from './plan/rewrites.js';
 import { planPullSecrets } from './secret/helm-hooks.js';
+import { candidateRefs, valueProblemResults, valueResults } from './plan/values.js';
 import type { Prober, ProbeSettings } from './probe/types.js';
 import { readInput, type Input } from './read/input.js';
 import { keptImageNames, renderKustomization } from './render/kustomization.js';
@@ -96,10 +98,13 @@ export async function run(text: string, deps: RunDeps, options: RunOptions = {})
 /** The stages, each a pure step over the one before; only `decideAll` may reach the network, through the prober. */
 async function makePlan(input: Input, config: Config, license: LicenseSource, getProber: () => Prober): Promise<{ plan: Plan; fields: ImageField[] }> {
   const objects = expandLists(input.objects, input.aliases);
-  const fields = findImages(objects, config.fieldSpecs, input.aliases);
-  const parsed = parseFieldReferences(fields, config);
-  if (exitCodeOf(parsed.results) === 1) return { plan: { ...EMPTY_PLAN, results: parsed.results }, fields };
-  const decisions = await decideAll([...parsed.refs.values()], createPolicy(config), config.onError, getProber);
+  const scan = valueScan(config.imagesInValues, config.fieldSpecs, input.aliases);
+  const fields = findImages(objects, config.fieldSpecs, input.aliases, scan.container);
+  const values = scan.finish(objects);
+  const parsed = parseFieldReferences([...fields, ...values.fields], config);
+  const found = [...valueProblemResults(values), ...parsed.results];
+  if (exitCodeOf(found) === 1) return { plan: { ...EMPTY_PLAN, results: found }, fields };
+  const decisions = await decideAll([...parsed.refs.values(), ...candidateRefs(values)], createPolicy(config), config.onError, getProber);
   const rewrites = planRewrites(parsed.refs, decisions, config, input.aliases);
   if (exitCodeOf(rewrites.results) === 1) return { plan: { ...EMPTY_PLAN, results: rewrites.results }, fields };
   const secrets = planPullSecrets(objects, rewrites.namespaces, rewrites.hookNamespaces, config, license.id);
@@ -112,7 +117,7 @@ async function makePlan(input: Input, config: Config, license: LicenseSource, ge
     creates: secrets.creates,
     updates: secrets.updates,
     drops,
-    results: [...rewrites.results, ...secrets.results],
+    results: [...found, ...rewrites.results, ...valueResults(values, parsed.refs, decisions, rewrites.namespaces, config, objects), ...secrets.results],
   };
   return { plan, fields };
 }

@@ -27,6 +27,9 @@ Flags (each sets the functionConfig field named in brackets):
   --namespace NS             extra namespace that gets the Secret, repeatable; "*" = every namespace seen [pullSecret.namespaces]
   --private GLOB             images decided private without a probe, repeatable [images.private]
   --public GLOB              images decided public without a probe, repeatable [images.public]
+  --image-env GLOB           container env var names whose value is an image, repeatable [imagesInValues.env]
+  --image-arg=GLOB           flags in command/args whose value is an image (--flag=IMAGE, --flag IMAGE), repeatable;
+                             written with '=' since the glob starts with a dash: --image-arg='--*-image' [imagesInValues.args]
   --insecure-registry HOST   registry (host:port) probed over plain http, repeatable [probe.insecureRegistries]
   --ca-file FILE             extra CA bundle (PEM) for probing [probe.caFile]
   --cache-file FILE          persistent decision cache [probe.cacheFile]
@@ -69,6 +72,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
         namespace: { type: 'string', multiple: true },
         private: { type: 'string', multiple: true },
         public: { type: 'string', multiple: true },
+        'image-env': { type: 'string', multiple: true },
+        'image-arg': { type: 'string', multiple: true },
         'insecure-registry': { type: 'string', multiple: true },
         'ca-file': { type: 'string' },
         'cache-file': { type: 'string' },
@@ -111,6 +116,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
   put('pullSecret.namespaces', v.namespace);
   put('images.private', v.private);
   put('images.public', v.public);
+  put('imagesInValues.env', v['image-env']);
+  put('imagesInValues.args', v['image-arg']);
   put('probe.insecureRegistries', v['insecure-registry']);
   put('probe.caFile', v['ca-file']);
   put('probe.cacheFile', v['cache-file']);

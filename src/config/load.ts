@@ -31,8 +31,16 @@ export function loadConfig(functionConfig: Json | undefined, overrides: Json = {
     ['proxy.host', config.proxyHost],
     ['registry.host', config.registryHost],
   ].flatMap(([field, host]) => (isRegistryHost(host!) ? [] : [`${field} must be a registry host (with a dot, a port, or localhost), got ${quote(host!)}: container runtimes would read ${quote(host!)}/... as a Docker Hub image`]));
-  if (hostProblems.length > 0) throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${hostProblems[0]}`, hostProblems);
+  const problems = [...hostProblems, ...flagGlobProblems(config.imagesInValues.args)];
+  if (problems.length > 0) throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, problems);
   return config;
+}
+
+/** A flag glob is matched against the flag as written, dashes included, and never holds the `=` of `--flag=IMAGE`. */
+function flagGlobProblems(globs: readonly string[]): string[] {
+  return globs.flatMap((g, i) =>
+    /^-[^=]*$/.test(g) ? [] : [`imagesInValues.args[${i}] must be a flag as written in command or args, with its dashes and without "=" (--engine-image), got ${JSON.stringify(g).slice(0, 80)}`],
+  );
 }
 
 /** What container runtimes take for a registry host in a reference's first component. */

@@ -66,7 +66,10 @@ export function expandLists(objects: readonly InputObject[], aliases: AliasIndex
   return out;
 }
 
-export function findImages(objects: readonly InputObject[], fieldSpecs: readonly FieldSpec[], aliases: AliasIndex): ImageField[] {
+/** Told of every container of a pod spec as the walk reaches it, image or not (`find/values.ts` scans it there). */
+export type ContainerVisitor = (object: InputObject, container: Reached<YAMLMap>, list: readonly Segment[], index: number) => void;
+
+export function findImages(objects: readonly InputObject[], fieldSpecs: readonly FieldSpec[], aliases: AliasIndex, onContainer?: ContainerVisitor): ImageField[] {
   const out: ImageField[] = [];
   for (const object of objects) {
     const { ref } = object;
@@ -75,7 +78,7 @@ export function findImages(objects: readonly InputObject[], fieldSpecs: readonly
     const root = deref(object.node, undefined, aliases)!;
     if (specPath) {
       const podSpec = asMap(lookupPath(object.node, specPath, root.ctx, aliases));
-      if (podSpec) collectPodSpec(object, podSpec, specPath, aliases, out);
+      if (podSpec) collectPodSpec(object, podSpec, specPath, aliases, out, onContainer);
     }
     for (const spec of fieldSpecs) {
       if (matchesSpec(spec, ref.apiVersion!, ref.kind!)) walkPath(object, root, spec.path.split('/'), [], undefined, aliases, out);
@@ -90,13 +93,15 @@ export function displayPath(segments: readonly Segment[]): string {
   return out;
 }
 
-function collectPodSpec(object: InputObject, podSpec: Reached<YAMLMap>, prefix: readonly Segment[], aliases: AliasIndex, out: ImageField[]): void {
+function collectPodSpec(object: InputObject, podSpec: Reached<YAMLMap>, prefix: readonly Segment[], aliases: AliasIndex, out: ImageField[], onContainer?: ContainerVisitor): void {
   const use: PodSpecUse = { node: podSpec.node, ctx: podSpec.ctx, segments: prefix };
   for (const list of CONTAINER_LISTS) {
     const containers = asSeq(lookup(podSpec.node, list, podSpec.ctx, aliases));
+    const listPath = onContainer && containers ? [...prefix, list] : undefined;
     containers?.node.items.forEach((el, i) => {
       const container = asMap(deref(el, containers.ctx, aliases));
       if (!container) return;
+      if (listPath) onContainer!(object, container, listPath, i);
       const found = lookup(container.node, 'image', container.ctx, aliases);
       if (!found) return;
       const segments = [...prefix, list, i, 'image'];
@@ -133,7 +138,7 @@ export function field(
   };
 }
 
-function matchesSpec(spec: FieldSpec, apiVersion: string, kind: string): boolean {
+export function matchesSpec(spec: FieldSpec, apiVersion: string, kind: string): boolean {
   if (spec.kind !== kind) return false;
   if (spec.group !== undefined && spec.group !== groupOf(apiVersion)) return false;
   if (spec.version !== undefined && spec.version !== versionOf(apiVersion)) return false;

@@ -64,9 +64,36 @@ export const messages = {
     `pull Secret ${name} is needed${namespace ? ` in namespace ${namespace}` : ' (no namespace: the namespace the pipeline deploys to)'} for ${hosts.join(', ')}, and is not written (pullSecret.emit: false): create it from your secret store`,
   secretConflict: (name: string, why: string) =>
     `an existing Secret ${name} is in the input, and ${why}: the function will not take it over; rename one of them (pullSecret.name) or remove the existing Secret`,
+  flagWithoutValue: (flag: string, glob: string, followedByFlag: boolean) =>
+    `${excerpt(flag)} matches imagesInValues.args ${JSON.stringify(glob)}, but ${followedByFlag ? 'the next element is another flag, not an image' : 'no element follows it'}: ` +
+    `give the image after the flag (or as ${excerpt(flag)}=IMAGE), or narrow the glob`,
+  envFromElsewhere: (name: string, glob: string, configMap: { name: string; key: string } | undefined) =>
+    `${excerpt(name)} matches imagesInValues.env ${JSON.stringify(glob)}, but takes its value from valueFrom, so the image is not in this item: ` +
+    (configMap
+      ? `add imagesInValues.configMaps: [{name: ${JSON.stringify(configMap.name)}, key: ${JSON.stringify(configMap.key)}}] to rewrite it where it is`
+      : 'name the field that holds it with a rule'),
+  detectedPrivate: (image: string, d: Decision, rule: string | undefined) =>
+    `${excerpt(image)} is private${d.warn ? ', or does not exist for an anonymous client,' : ''} (${d.reason}), and this value is not rewritten: pods started from it could not pull it; ` +
+    (rule ? `${rule} rewrites it and counts it for the pull Secret` : NO_RULE),
+  detectedNeedsSecret: (image: string, d: Decision, rule: string | undefined) =>
+    `${excerpt(image)} needs the pull Secret (${d.reason}), and no imagesInValues rule names this value, so the Secret's namespaces do not count it; ` + (rule ? `${rule} does` : NO_RULE),
+  detectedUndecided: (image: string, reason: string, rule: string | undefined) =>
+    `cannot tell whether ${excerpt(image)} is private: ${reason}; if it is, ${rule ? `${rule} rewrites it` : NO_RULE} (or list it in images.private / images.public; imagesInValues.detect: off stops this check)`,
+  operatorSecret: (count: number, paths: readonly string[], secret: string, namespaces: readonly string[], emitted: boolean) =>
+    `${count === 1 ? 'an image in a value' : `${count} images in values`} (${listed(paths)}) ${count === 1 ? 'goes' : 'go'} to pods the operator starts, ` +
+    `and ${count === 1 ? 'needs' : 'need'} the pull Secret ${secret}: ` +
+    `${emitted ? 'it is written to' : 'provide it (pullSecret.emit: false) in'} ${namespaces.map((n) => (n === '' ? 'no namespace (the namespace the pipeline deploys to)' : `namespace ${n}`)).join(', ')}. ` +
+    `The function cannot add imagePullSecrets to those pods: tell the operator the Secret's name (for example longhorn's registry-secret setting), ` +
+    `and list any namespace it starts pods in that no manifest names in pullSecret.namespaces`,
   noLicense: (name: string, fromEnv: string) =>
     `the pull Secret ${name} is needed but no license id was found: set license.id, license.fromEnv, env ${fromEnv}, or add a kots.io/v1beta1 License to the input`,
 } as const;
+
+const NO_RULE = 'no imagesInValues rule reaches a positional argument: pass the image with a flag and name the flag in imagesInValues.args';
+
+function listed(items: readonly string[]): string {
+  return items.length <= 3 ? items.join(', ') : `${items.slice(0, 3).join(', ')} and ${items.length - 3} more`;
+}
 
 const KEPT: Record<Decision['kind'], string> = {
   public: 'public',

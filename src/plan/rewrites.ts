@@ -89,7 +89,7 @@ export function planRewrites(
         const entry = podSpecs.get(field.podSpec.node) ?? { use: field.podSpec, name: secretName, uses: new Map() };
         entry.uses.set(`${field.object.index}/${field.object.ref.kind}/${field.object.ref.name}/${field.podSpec.segments.join('.')}`, { object: field.object, use: field.podSpec });
         podSpecs.set(field.podSpec.node, entry);
-      } else {
+      } else if (field.source !== 'value') { // a value's pods are the operator's: plan/values.ts reports them
         results.push(fieldResult(field, 'warning', messages.outsidePodSpec(image, secretName), 'FIELD_OUTSIDE_POD_SPEC'));
       }
     }

@@ -48,13 +48,16 @@ export function deref(node: unknown, ctx: Node | undefined, aliases: AliasIndex)
 
 /** The value of `key` in `map`: its own pairs first, then the maps merged in, in order (as yaml and Go's yaml.v3 do). */
 export function lookup(map: YAMLMap, key: string, ctx: Node | undefined, aliases: AliasIndex, depth = 0): Found | undefined {
+  let merges = false;
   for (const pair of map.items) {
-    if (!isMergePair(pair) && keyOf(pair) === key) {
+    if (isMergePair(pair)) merges = true;
+    else if (keyOf(pair) === key) {
       const r = deref(pair.value, ctx, aliases);
       return r && { ...r, pair, holder: map, holderCtx: ctx, viaMerge: false };
     }
   }
-  if (depth > 32) return undefined;
+  // most maps merge nothing: a key they lack is absent, without a second look
+  if (!merges || depth > 32) return undefined;
   for (const source of mergeSources(map, ctx, aliases)) {
     const found = lookup(source.node, key, source.ctx, aliases, depth + 1);
     if (found) return { ...found, viaMerge: true };

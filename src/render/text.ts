@@ -1,7 +1,8 @@
 /** How new values are written into existing YAML or JSON text: scalars in the style of the one they replace. */
 import { isScalar, Scalar, stringify, type Node } from 'yaml';
 
-const PLAIN_SAFE = /^[A-Za-z0-9][A-Za-z0-9._/:@+=-]*$/;
+/** Plain when safe: also `--flag=value` (a '-' is a sequence indicator only before a space); never ending in ':' (a key). */
+const PLAIN_SAFE = /^(?:--?)?[A-Za-z0-9][A-Za-z0-9._/:@+=-]*(?<!:)$/;
 const LOOKS_TYPED = /^(true|false|null|yes|no|on|off|y|n|~|[-+.0-9][0-9._:e+-]*)$/i;
 
 /** A string as a YAML scalar: plain when that reads back as the same string, else double-quoted (JSON). */

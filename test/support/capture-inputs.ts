@@ -53,6 +53,10 @@ export const EXAMPLE_CASES: readonly ExampleCase[] = [
   { case: 'example-mixed', example: 'mixed', how: { tool: 'copy', file: 'resourcelist.yaml' } },
   { case: 'example-custom-domain', example: 'custom-domain', how: { tool: 'copy', file: 'resourcelist.yaml' } },
   { case: 'example-kustomization-output', example: 'kustomization-output', how: { tool: 'copy', file: 'resourcelist.yaml' } },
+  { case: 'example-operator-args', example: 'operator-args', how: { tool: 'copy', file: 'resourcelist.yaml' } },
+  { case: 'example-operator-args-equals', example: 'operator-args-equals', how: { tool: 'copy', file: 'resourcelist.yaml' } },
+  { case: 'example-operator-env', example: 'operator-env', how: { tool: 'copy', file: 'resourcelist.yaml' } },
+  { case: 'example-operator-configmap', example: 'operator-configmap', how: { tool: 'copy', file: 'resourcelist.yaml' } },
   { case: 'example-kpt-render', example: 'kpt-render', how: { tool: 'kpt-render' } },
   // kpt gives a container function in render no environment: the license comes from the package's license.yaml
   { case: 'example-kpt-render-container', example: 'kpt-render-container', how: { tool: 'kpt-render' }, env: ['unset LICENSE_ID'] },

@@ -43,6 +43,32 @@ describe('runCli: the command line in-process', () => {
     assert.deepEqual(r.proberSettings, [], 'every image was decided by a glob: no prober made');
   });
 
+  it('--image-env and --image-arg name the values that hold images, repeatable', async () => {
+    const pod = `- apiVersion: v1
+  kind: Pod
+  metadata: {name: op, namespace: acme}
+  spec:
+    containers:
+    - name: c
+      image: nginx:1.25
+      args: [--engine-image, quay.io/acme/engine:1, --reloader=quay.io/acme/reloader:1]
+      env: [{name: CSI_ATTACHER_IMAGE, value: quay.io/acme/attacher:1}]
+`;
+    // a flag glob starts with a dash, so it is given after '=' (node's parser takes '--image-arg --x' for two flags)
+    const r = await cli([...GLOBS, '--image-env', 'CSI_*_IMAGE', '--image-arg=--engine-image', '--image-arg=--reloader'], { stdin: RL(pod) });
+    assert.equal(r.exitCode, 0, r.stderr);
+    const c = parse(r.stdout).items[0].spec.containers[0];
+    const P = 'proxy.replicated.com/proxy/acme/quay.io/acme';
+    assert.deepEqual(c.args, ['--engine-image', `${P}/engine:1`, `--reloader=${P}/reloader:1`]);
+    assert.equal(c.env[0].value, `${P}/attacher:1`);
+    const bad = await cli([...GLOBS, '--image-arg', 'engine-image'], { stdin: RL(pod) });
+    assert.equal(bad.exitCode, 1);
+    assert.match(bad.stderr, /imagesInValues\.args\[0\] must be a flag as written/);
+    const ambiguous = await cli([...GLOBS, '--image-arg', '--engine-image'], { stdin: RL(pod) });
+    assert.equal(ambiguous.exitCode, 1);
+    assert.match(ambiguous.stderr, /^proxy-private-images: .*use '--image-arg=-XYZ'/m);
+  });
+
   it('usage errors are one prefixed line, exit 1, no stdout, no stdin read', async () => {
     for (const [argv, message] of [
       [['--app-slgu', 'x'], /^proxy-private-images: Unknown option '--app-slgu'/],

@@ -56,6 +56,34 @@ describe('functionConfig', () => {
     assert.deepEqual(c.fieldSpecs, [{ kind: 'Widget', path: 'spec/image' }]);
   });
 
+  it('imagesInValues: no rules and detect: warn by default; the ConfigMap form takes comma lists and a JSON list', () => {
+    assert.deepEqual(loadConfig({ ...TYPED, appSlug: 'a' }).imagesInValues, { env: [], args: [], configMaps: [], detect: 'warn' });
+    const c = loadConfig({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      data: {
+        appSlug: 'a',
+        'imagesInValues.env': 'CSI_*_IMAGE, *_IMAGE',
+        'imagesInValues.args': '--*-image,--prometheus-config-reloader',
+        'imagesInValues.configMaps': '[{"name": "acme-*", "key": "*Image"}]',
+        'imagesInValues.detect': 'off',
+      },
+    });
+    assert.deepEqual(c.imagesInValues, {
+      env: ['CSI_*_IMAGE', '*_IMAGE'],
+      args: ['--*-image', '--prometheus-config-reloader'],
+      configMaps: [{ name: 'acme-*', key: '*Image' }],
+      detect: 'off',
+    });
+  });
+
+  it('imagesInValues.args globs are flags as written: with their dashes, without "="', () => {
+    const e = configError({ ...TYPED, appSlug: 'a', imagesInValues: { args: ['--ok-image', 'engine-image', '--x=', '-f'] } });
+    assert.equal(e.code, 'CONFIG_INVALID');
+    assert.match(e.message, /imagesInValues\.args\[1\] must be a flag as written in command or args, with its dashes and without "=" \(--engine-image\), got "engine-image" \(and 1 more\)/);
+    assert.match(e.details[1]!, /imagesInValues\.args\[2\] .* got "--x="/);
+  });
+
   it('normalises glob entries written as plain image names', () => {
     const c = loadConfig({ ...TYPED, appSlug: 'a', images: { private: ['nginx', 'index.docker.io/acme/x'], public: ['quay.io/*/x'] } });
     assert.deepEqual(c.privateGlobs, ['docker.io/library/nginx', 'docker.io/acme/x']);
@@ -85,6 +113,9 @@ describe('functionConfig', () => {
     ['unknown ConfigMap key', { apiVersion: 'v1', kind: 'ConfigMap', data: { appSlug: 'a', 'proxy.hots': 'x' } }, /unknown field "proxy.hots"/],
     ['ConfigMap boolean', { apiVersion: 'v1', kind: 'ConfigMap', data: { appSlug: 'a', proxyPublicImages: 'yes' } }, /proxyPublicImages must be true or false/],
     ['ConfigMap number', { apiVersion: 'v1', kind: 'ConfigMap', data: { appSlug: 'a', 'probe.retries': 'many' } }, /probe\.retries must be a number/],
+    ['bad detect', { ...TYPED, appSlug: 'a', imagesInValues: { detect: 'error' } }, /imagesInValues\.detect must be one of "warn", "off"/],
+    ['configMaps rule without key', { ...TYPED, appSlug: 'a', imagesInValues: { configMaps: [{ name: 'x' }] } }, /imagesInValues\.configMaps\[0\]\.key is required/],
+    ['ConfigMap configMaps not JSON', { apiVersion: 'v1', kind: 'ConfigMap', data: { appSlug: 'a', 'imagesInValues.configMaps': 'acme-*' } }, /imagesInValues\.configMaps must be a JSON list/],
   ];
   for (const [name, fc, want] of errors) {
     it(`rejects ${name} with a message naming the field`, () => {

@@ -8,7 +8,7 @@ const DIR = new URL('../../functionconfig/samples/', import.meta.url);
 describe('functionconfig/samples', () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
   it('has a sample per field group', () => {
-    for (const group of ['minimal', 'proxy', 'license', 'pull-secret', 'images', 'probe', 'fieldspecs', 'output', 'configmap']) {
+    for (const group of ['minimal', 'proxy', 'license', 'pull-secret', 'images', 'images-in-values', 'probe', 'fieldspecs', 'output', 'configmap']) {
       assert.ok(files.includes(`${group}.yaml`), `${group}.yaml is missing`);
     }
   });
