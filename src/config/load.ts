@@ -15,10 +15,14 @@ type Json = Record<string, unknown>;
 
 /** Turns the functionConfig object (already plain JS) plus CLI overrides into a Config. */
 export function loadConfig(functionConfig: Json | undefined, overrides: Json = {}): Config {
-  const raw = merge(toTyped(functionConfig), overrides);
-  const errors = validateFunctionConfig(raw);
-  if (errors.length > 0) {
-    const lines = errors.map(describeSchemaError);
+  const { typed, problems } = toTyped(functionConfig);
+  const raw = merge(typed, overrides);
+  // A ConfigMap key that could not be read is left out of `raw`; the schema must not report it a second time.
+  const schemaLines = validateFunctionConfig(raw)
+    .map(describeSchemaError)
+    .filter((line) => !problems.some((p) => line === `${p.key} is required` || line.startsWith(`${p.key} `) || line.startsWith(`${p.key}.`)));
+  const lines = [...problems.map((p) => p.message), ...schemaLines];
+  if (lines.length > 0) {
     throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${lines[0]}${lines.length > 1 ? ` (and ${lines.length - 1} more)` : ''}`, lines);
   }
   const config = withDefaults(raw as unknown as TypedConfig);
@@ -35,10 +39,17 @@ export function isRegistryHost(host: string): boolean {
   return host.includes('.') || host.includes(':') || host === 'localhost';
 }
 
-/** A `ProxyPrivateImages` object as given, a ConfigMap mapped onto that shape, or an empty one. */
-function toTyped(fc: Json | undefined): Json {
+/** A problem of one ConfigMap `data` key. */
+export interface ConfigMapProblem {
+  /** The dotted key as written (`probe.timeoutSeconds`). */
+  readonly key: string;
+  readonly message: string;
+}
+
+/** A `ProxyPrivateImages` object as given, a ConfigMap mapped onto that shape (with its problems), or an empty one. */
+function toTyped(fc: Json | undefined): { typed: Json; problems: readonly ConfigMapProblem[] } {
   const base = { apiVersion: CONFIG_API_VERSION, kind: CONFIG_KIND };
-  if (!fc || Object.keys(fc).length === 0) return base;
+  if (!fc || Object.keys(fc).length === 0) return { typed: base, problems: [] };
   const kind = fc['kind'];
   const apiVersion = fc['apiVersion'];
   if (kind === CONFIG_KIND) {
@@ -46,7 +57,7 @@ function toTyped(fc: Json | undefined): Json {
       throw new FnError('CONFIG_INVALID', `invalid functionConfig: apiVersion must be ${CONFIG_API_VERSION}, got ${JSON.stringify(apiVersion)}`);
     }
     // kpt and kustomize add their own annotations; metadata is otherwise ours to ignore.
-    return fc;
+    return { typed: fc, problems: [] };
   }
   if (kind === 'ConfigMap' && (apiVersion === 'v1' || apiVersion === undefined)) return fromConfigMap(fc['data']);
   throw new FnError(
@@ -59,19 +70,32 @@ function describe(v: unknown): string {
   return v === undefined ? '(none)' : JSON.stringify(v);
 }
 
-/** `kpt fn eval -- appSlug=x proxy.host=y images.private=a,b`: every value arrives as a string. */
-export function fromConfigMap(data: unknown): Json {
-  const out: Json = { apiVersion: CONFIG_API_VERSION, kind: CONFIG_KIND };
-  if (data === undefined || data === null) return out;
+/**
+ * `kpt fn eval -- appSlug=x proxy.host=y images.private=a,b`: every value arrives as a string. Every key is read;
+ * each one that cannot be (unknown, not a string, not a boolean, number or JSON list where one is needed) is a
+ * problem naming its key, and is left out of the result, so all of them are reported at once.
+ */
+export function fromConfigMap(data: unknown): { typed: Json; problems: ConfigMapProblem[] } {
+  const typed: Json = { apiVersion: CONFIG_API_VERSION, kind: CONFIG_KIND };
+  const problems: ConfigMapProblem[] = [];
+  if (data === undefined || data === null) return { typed, problems };
   if (typeof data !== 'object' || Array.isArray(data)) throw new FnError('CONFIG_INVALID', 'invalid functionConfig: ConfigMap data must be a mapping');
   for (const [key, value] of Object.entries(data as Json)) {
     const path = key.split('.');
     const prop = schemaAt(path);
-    if (!prop) throw new FnError('CONFIG_INVALID', `invalid functionConfig: unknown field ${JSON.stringify(key)} in ConfigMap data`);
-    if (typeof value !== 'string') throw new FnError('CONFIG_INVALID', `invalid functionConfig: ConfigMap data ${key} must be a string`);
-    setPath(out, path, fromString(value, prop, key));
+    if (!prop) {
+      problems.push({ key, message: `unknown field ${JSON.stringify(key)} in ConfigMap data` });
+      continue;
+    }
+    if (typeof value !== 'string') {
+      problems.push({ key, message: `ConfigMap data ${key} must be a string` });
+      continue;
+    }
+    const read = fromString(value, prop, key);
+    if ('problem' in read) problems.push({ key, message: read.problem });
+    else setPath(typed, path, read.value);
   }
-  return out;
+  return { typed, problems };
 }
 
 interface SchemaNode {
@@ -98,29 +122,29 @@ function typeOf(node: SchemaNode): string {
   return 'string';
 }
 
-function fromString(value: string, prop: SchemaNode, key: string): unknown {
+function fromString(value: string, prop: SchemaNode, key: string): { value: unknown } | { problem: string } {
   switch (typeOf(prop)) {
     case 'boolean':
-      if (value === 'true') return true;
-      if (value === 'false') return false;
-      throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be true or false, got ${JSON.stringify(value)}`);
+      if (value === 'true') return { value: true };
+      if (value === 'false') return { value: false };
+      return { problem: `${key} must be true or false, got ${JSON.stringify(value)}` };
     case 'integer':
     case 'number': {
       const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n)) throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be a number, got ${JSON.stringify(value)}`);
-      return n;
+      if (value.trim() === '' || !Number.isFinite(n)) return { problem: `${key} must be a number, got ${JSON.stringify(value)}` };
+      return { value: n };
     }
     case 'array':
       if (prop.items && typeOf(prop.items) === 'object') {
         try {
-          return JSON.parse(value);
+          return { value: JSON.parse(value) };
         } catch {
-          throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be a JSON list in the ConfigMap form`);
+          return { problem: `${key} must be a JSON list in the ConfigMap form` };
         }
       }
-      return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      return { value: value.split(',').map((s) => s.trim()).filter((s) => s !== '') };
     default:
-      return value;
+      return { value };
   }
 }
 
