@@ -13,7 +13,8 @@ import { Composer, isMap, isScalar, isSeq, Parser, type Document, type Node, typ
 import type { CST } from 'yaml';
 import { FnError } from '../errors.js';
 import type { ResourceRef } from '../results.js';
-import { indexAliases, type AliasIndex } from './aliases.js';
+import { indexAliases, NO_ALIASES, type AliasIndex } from './aliases.js';
+import { readBlockResourceList } from './block-list.js';
 import { describeYamlError } from './yaml-errors.js';
 
 export const RESOURCE_LIST_VERSIONS = ['config.kubernetes.io/v1', 'config.kubernetes.io/v1alpha1'];
@@ -65,11 +66,25 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
   if (source.trim() === '') {
     throw new FnError('INPUT_EMPTY', 'no input: expected a ResourceList (config.kubernetes.io/v1) or a manifest stream on stdin');
   }
-  const tokens = [...new Parser().parse(source)];
-  checkDepth(tokens, source);
-  let docs: Document.Parsed[];
+  const json = /^\s*[{[]/.test(source);
+  const eol = /\r\n/.test(source) ? '\r\n' : '\n';
+  const check = (token: CST.Token, baseDepth: number): boolean => checkTokens(token, source, baseDepth);
+  if (!options.stream && !json) {
+    const fast = readBlockResourceList(source, { options: PARSE_OPTIONS, check });
+    if (fast && kindOf(fast.root) === 'ResourceList') {
+      return readResourceList(source, json, eol, [fast.doc], fast.root, fast.aliases ? indexAliases([fast.doc], source) : NO_ALIASES);
+    }
+  }
+  // One document at a time: its CST is checked, composed and dropped before the next is parsed.
+  const docs: Document.Parsed[] = [];
+  let anyAlias = false;
   try {
-    docs = [...new Composer(PARSE_OPTIONS).compose(tokens)] as Document.Parsed[];
+    const composer = new Composer(PARSE_OPTIONS);
+    for (const token of new Parser().parse(source)) {
+      if (check(token, 0)) anyAlias = true;
+      for (const doc of composer.next(token)) docs.push(doc as Document.Parsed);
+    }
+    for (const doc of composer.end()) docs.push(doc as Document.Parsed);
   } catch (e) {
     if (e instanceof RangeError) throw new FnError('INPUT_TOO_DEEP', 'input is not valid YAML: it is nested too deeply for the YAML parser');
     throw e;
@@ -81,9 +96,7 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
       throw new FnError('INPUT_YAML', 'input is not valid YAML', problems);
     }
   }
-  const json = /^\s*[{[]/.test(source);
-  const eol = /\r\n/.test(source) ? '\r\n' : '\n';
-  const aliases = indexAliases(docs, source);
+  const aliases = anyAlias ? indexAliases(docs, source) : NO_ALIASES;
   const content = docs.filter((d) => !isEmptyDocument(d));
   if (content.length === 0) {
     throw new FnError('INPUT_EMPTY', 'no input: expected a ResourceList (config.kubernetes.io/v1) or a manifest stream on stdin, got only comments or empty documents');
@@ -198,11 +211,14 @@ export function describeNode(node: unknown): string {
 }
 
 /**
- * Refuses input nested deeper than MAX_DEPTH before yaml's composer (which recurses once per level) sees it.
- * Walks the parser's tokens with an explicit stack, so the check itself cannot run out of stack.
+ * Refuses input nested deeper than MAX_DEPTH before yaml's composer (which recurses once per level) sees it, and
+ * says whether the tokens hold an alias (`*name`): only then is there an alias index to build. One top-level
+ * token (a document) at a time, `baseDepth` levels down (a run of ResourceList items sits one level down).
+ * Walks with an explicit stack, so the check itself cannot run out of stack.
  */
-function checkDepth(tokens: readonly CST.Token[], source: string): void {
-  const stack: [unknown, number][] = tokens.map((t) => [t, 0]);
+export function checkTokens(token: CST.Token, source: string, baseDepth: number): boolean {
+  let alias = false;
+  const stack: [unknown, number][] = [[token, baseDepth]];
   while (stack.length > 0) {
     const [tok, depth] = stack.pop()!;
     if (!tok || typeof tok !== 'object') continue;
@@ -221,6 +237,9 @@ function checkDepth(tokens: readonly CST.Token[], source: string): void {
       }
     } else if (t.type === 'document') {
       stack.push([t.value, d]);
+    } else if (t.type === 'alias') {
+      alias = true;
     }
   }
+  return alias;
 }
