@@ -218,27 +218,49 @@ export function describeNode(node: unknown): string {
  */
 export function checkTokens(token: CST.Token, source: string, baseDepth: number): boolean {
   let alias = false;
-  const stack: [unknown, number][] = [[token, baseDepth]];
-  while (stack.length > 0) {
-    const [tok, depth] = stack.pop()!;
-    if (!tok || typeof tok !== 'object') continue;
-    const t = tok as { type?: string; value?: unknown; key?: unknown; items?: { key?: unknown; value?: unknown }[]; offset?: number };
-    let d = depth;
-    if (t.type === 'block-map' || t.type === 'block-seq' || t.type === 'flow-collection') {
-      d = depth + 1;
-      if (d > MAX_DEPTH) {
-        const at = t.offset ?? 0;
-        const line = source.slice(0, at).split('\n').length;
-        throw new FnError('INPUT_TOO_DEEP', `input is not valid YAML here: it nests more than ${MAX_DEPTH} levels deep (at line ${line})`);
+  // two parallel stacks: no tuple per token
+  const tokens: unknown[] = [token];
+  const depths: number[] = [baseDepth];
+  while (tokens.length > 0) {
+    const t = tokens.pop() as { type?: string; value?: unknown; items?: { key?: unknown; value?: unknown }[]; offset?: number } | undefined;
+    const depth = depths.pop()!;
+    if (!t) continue;
+    switch (t.type) {
+      case 'block-map':
+      case 'block-seq':
+      case 'flow-collection': {
+        const d = depth + 1;
+        if (d > MAX_DEPTH) {
+          const at = t.offset ?? 0;
+          const line = source.slice(0, at).split('\n').length;
+          throw new FnError('INPUT_TOO_DEEP', `input is not valid YAML here: it nests more than ${MAX_DEPTH} levels deep (at line ${line})`);
+        }
+        for (const it of t.items!) {
+          const { key, value } = it;
+          if (key) {
+            if ((key as { type?: string }).type === 'alias') alias = true;
+            else if (typeof key === 'object' && (key as { items?: unknown }).items) {
+              tokens.push(key);
+              depths.push(d);
+            }
+          }
+          if (value) {
+            if ((value as { type?: string }).type === 'alias') alias = true;
+            else if ((value as { items?: unknown }).items) {
+              tokens.push(value);
+              depths.push(d);
+            }
+          }
+        }
+        break;
       }
-      for (const it of t.items ?? []) {
-        if (it.key) stack.push([it.key, d]);
-        if (it.value) stack.push([it.value, d]);
-      }
-    } else if (t.type === 'document') {
-      stack.push([t.value, d]);
-    } else if (t.type === 'alias') {
-      alias = true;
+      case 'document':
+        tokens.push(t.value);
+        depths.push(depth);
+        break;
+      case 'alias':
+        alias = true;
+        break;
     }
   }
   return alias;
