@@ -692,7 +692,7 @@ describe('property: every input form (runCli, glob-only config)', function () {
           if (isStream(form)) assert.equal(second.stdout, first.stdout, `${form}: the second run changed the output`);
           else assert.equal(withoutResults(second.stdout), withoutResults(first.stdout), `${form}: the second run changed the output`);
         }),
-        { numRuns: Number(process.env['FORMS_RUNS'] ?? 120), seed: Number(process.env['FORMS_SEED'] ?? 0x5eed0000) + FORMS.indexOf(form) },
+        { numRuns: Number(process.env['FORMS_RUNS'] ?? 100), seed: Number(process.env['FORMS_SEED'] ?? 0x5eed0000) + FORMS.indexOf(form) },
       );
     });
   }
