@@ -325,6 +325,18 @@ async function throughput() {
 
 
 // ---------------------------------------------------------------- probing, shared setup
+/**
+ * The probe sections' registries listen on port 80 (443 with TLS) of loopback addresses of their own, so their
+ * hosts carry no port: a private image on a registry with a port is an error (IMAGE_PORT_REGISTRY), since no proxy
+ * path can carry it. Binding those ports needs root. The third octet keeps concurrent benches (and the tests'
+ * 127.0.0.x registries) apart.
+ */
+const probeAddress = (n) => `127.78.${process.pid % 250}.${n}`;
+function needRootForPorts() {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new Error('the probe sections serve registries on ports 80 and 443 of loopback addresses (a private image on a registry with a port is an error), which needs root: run them as root, or use --only=cold,throughput');
+  }
+}
 // 5 registries x 40 images; registries 3 and 4 need a login (htpasswd), so their images are private.
 const PROBE_REGISTRIES = 5;
 const PROBE_PER_REGISTRY = 40;
@@ -394,6 +406,7 @@ async function probing() {
   const dir = join(tmp, 'probe');
   mkdirSync(dir, { recursive: true });
   const setupStart = Date.now();
+  needRootForPorts();
   const { seed, htpasswd } = await probeSeed();
   const proxies = [];
   const shared = { inflight: 0, maxInflight: 0, events: [] };
@@ -404,7 +417,7 @@ async function probing() {
     cloneStorage(seed, storageDir, list);
     const reg = await startRegistry({ dir: join(dir, `registry-${r}`), storageDir, htpasswd: privateRegistry(r) ? htpasswd : undefined });
     cleanups.push(() => reg.stop());
-    const proxy = await startDelayProxy({ upstreamPort: reg.port, delayMs: PROBE_DELAY_MS, shared });
+    const proxy = await startDelayProxy({ upstreamPort: reg.port, delayMs: PROBE_DELAY_MS, shared, listen: { address: probeAddress(10 + r), port: 80 } });
     cleanups.push(() => proxy.close());
     proxies.push(proxy);
     for (const { repo, tag } of list) images.push({ ref: `${proxy.host}/${repo}:${tag}`, registry: r, private: privateRegistry(r) });
@@ -570,7 +583,9 @@ async function probingTls() {
   mkdirSync(dir, { recursive: true });
   const setupStart = Date.now();
   const { seed, htpasswd } = await probeSeed();
-  const ca = makeCA(join(dir, 'ca'));
+  needRootForPorts();
+  const tlsAddress = (http2, r) => probeAddress((http2 ? 20 : 30) + r);
+  const ca = makeCA(join(dir, 'ca'), [true, false].flatMap((h) => Array.from({ length: PROBE_REGISTRIES }, (_, r) => tlsAddress(h, r))));
 
   /** 5 TLS registries (HTTP/2 on or off) behind delaying TCP proxies, and the resource list probing them. */
   const setUp = async (name, http2) => {
@@ -584,7 +599,7 @@ async function probingTls() {
       cloneStorage(seed, storageDir, list);
       const reg = await startRegistry({ dir: join(dir, `${name}-registry-${r}`), storageDir, htpasswd: privateRegistry(r) ? htpasswd : undefined, tls: ca, http2, accessLog: true });
       cleanups.push(() => reg.stop());
-      const proxy = await startTcpDelayProxy({ upstreamPort: reg.port, rttMs: PROBE_DELAY_MS, shared });
+      const proxy = await startTcpDelayProxy({ upstreamPort: reg.port, rttMs: PROBE_DELAY_MS, shared, listen: { address: tlsAddress(http2, r), port: 443 } });
       cleanups.push(() => proxy.close());
       regs.push(reg);
       proxies.push(proxy);
