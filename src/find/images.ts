@@ -8,7 +8,7 @@ import { isAlias, isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml';
 import type { InputObject } from '../read/input.js';
 import { resourceRefOf } from '../read/input.js';
 import type { AliasIndex } from '../read/aliases.js';
-import { asMap, asSeq, deref, lookup, lookupEach, lookupPath, type Reached } from '../read/nodes.js';
+import { asMap, asSeq, deref, lookup, lookupPath, type Reached } from '../read/nodes.js';
 import { CONTAINER_LISTS, groupOf, podSpecPath, versionOf } from './workloads.js';
 
 export interface FieldSpec {
@@ -90,9 +90,8 @@ export function displayPath(segments: readonly Segment[]): string {
 
 function collectPodSpec(object: InputObject, podSpec: Reached<YAMLMap>, prefix: readonly Segment[], aliases: AliasIndex, out: ImageField[]): void {
   const use: PodSpecUse = { node: podSpec.node, ctx: podSpec.ctx, segments: prefix };
-  const lists = lookupEach(podSpec.node, CONTAINER_LISTS, podSpec.ctx, aliases);
-  CONTAINER_LISTS.forEach((list, l) => {
-    const containers = asSeq(lists[l]);
+  for (const list of CONTAINER_LISTS) {
+    const containers = asSeq(lookup(podSpec.node, list, podSpec.ctx, aliases));
     containers?.node.items.forEach((el, i) => {
       const container = asMap(deref(el, containers.ctx, aliases));
       if (!container) return;
@@ -101,7 +100,7 @@ function collectPodSpec(object: InputObject, podSpec: Reached<YAMLMap>, prefix: 
       const segments = [...prefix, list, i, 'image'];
       out.push(field(object, segments, found, 'container', use, aliasAt(found.pair.value, found.holderCtx)));
     });
-  });
+  }
 }
 
 /** The alias written at a field's place, if it is one. */

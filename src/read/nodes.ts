@@ -50,55 +50,20 @@ export function deref(node: unknown, ctx: Node | undefined, aliases: AliasIndex)
 export function lookup(map: YAMLMap, key: string, ctx: Node | undefined, aliases: AliasIndex, depth = 0): Found | undefined {
   let merges = false;
   for (const pair of map.items) {
-    const k = pair.key as unknown;
-    if (!isScalar(k)) continue;
-    // a merge key's value is the symbol yaml gives `<<` (or '<<' itself): never equal to a field name
-    if (k.value === key && key !== MERGE_KEY) {
+    if (isMergePair(pair)) merges = true;
+    else if (keyOf(pair) === key) {
       const r = deref(pair.value, ctx, aliases);
       // built field by field: an object spread here costs microseconds (yaml's nodes have many shapes)
       return r && { node: r.node, ctx: r.ctx, pair, holder: map, holderCtx: ctx, viaMerge: false };
     }
-    if (!merges && isMergePair(pair)) merges = true;
   }
+  // most maps merge nothing: a key they lack is absent, without a second look
   if (!merges || depth > 32) return undefined;
   for (const source of mergeSources(map, ctx, aliases)) {
     const found = lookup(source.node, key, source.ctx, aliases, depth + 1);
     if (found) return { node: found.node, ctx: found.ctx, pair: found.pair, holder: found.holder, holderCtx: found.holderCtx, viaMerge: true };
   }
   return undefined;
-}
-
-/** `lookup` of several keys in one pass over the map's pairs (a pod spec's three container lists). */
-export function lookupEach(map: YAMLMap, keys: readonly string[], ctx: Node | undefined, aliases: AliasIndex, depth = 0): (Found | undefined)[] {
-  const out: (Found | undefined)[] = keys.map(() => undefined);
-  const settled: boolean[] = keys.map(() => false);
-  let open = keys.length;
-  let merges = false;
-  for (const pair of map.items) {
-    const k = pair.key as unknown;
-    if (!isScalar(k)) continue;
-    const i = typeof k.value === 'string' && k.value !== MERGE_KEY ? keys.indexOf(k.value) : -1;
-    if (i >= 0 && !settled[i]) {
-      settled[i] = true;
-      open--;
-      const r = deref(pair.value, ctx, aliases);
-      out[i] = r && { node: r.node, ctx: r.ctx, pair, holder: map, holderCtx: ctx, viaMerge: false };
-    } else if (!merges && isMergePair(pair)) merges = true;
-  }
-  if (open === 0 || !merges || depth > 32) return out;
-  for (const source of mergeSources(map, ctx, aliases)) {
-    const wanted = keys.filter((_, i) => !settled[i]);
-    if (wanted.length === 0) break;
-    const found = lookupEach(source.node, wanted, source.ctx, aliases, depth + 1);
-    wanted.forEach((key, j) => {
-      const f = found[j];
-      if (!f) return;
-      const i = keys.indexOf(key);
-      settled[i] = true;
-      out[i] = { node: f.node, ctx: f.ctx, pair: f.pair, holder: f.holder, holderCtx: f.holderCtx, viaMerge: true };
-    });
-  }
-  return out;
 }
 
 /** The maps a `<<` key merges into `map`, in precedence order. */
