@@ -8,6 +8,8 @@
  *
  * Parsing is strict (yaml's composer: syntax, duplicate keys, tags), bounded (size, nesting depth, alias
  * expansion) and keeps every node's source range, so the output can be written by splicing edits into this text.
+ * A block ResourceList is composed one item at a time (`block-list.ts`), a stream one document at a time, so the
+ * whole input's CST (about 35 times its size) never exists at once; anything else is parsed whole.
  */
 import { Composer, isMap, isScalar, isSeq, Parser, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { CST } from 'yaml';
@@ -19,9 +21,10 @@ import { describeYamlError } from './yaml-errors.js';
 
 export const RESOURCE_LIST_VERSIONS = ['config.kubernetes.io/v1', 'config.kubernetes.io/v1alpha1'];
 /**
- * Inputs above this are refused before parsing. The parsed Document takes about 70-100 times the input's size in
- * memory for ordinary manifests: 16 MiB stays within Node's default heap, and is about ten times the largest real
- * application seen (Argo CD HA, 1.9 MB).
+ * Inputs above this are refused before parsing. Parsed whole, a Document and its CST take about 70-100 times the
+ * input's size in memory for ordinary manifests (a block ResourceList read an item at a time, about 35 times):
+ * 16 MiB stays within Node's default heap, and is about ten times the largest real application seen (Argo CD HA,
+ * 1.9 MB).
  */
 export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
 /** Kubernetes objects nest a few dozen levels at most; yaml's composer recurses per level. */
