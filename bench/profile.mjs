@@ -33,6 +33,8 @@ export async function bundleForProfile(entry, outfile, extra = {}) {
     outfile,
     minify: false,
     define: { __VERSION__: '"profile"' },
+    // the yaml build the function ships (scripts/bundle.mjs)
+    alias: { yaml: join(ROOT, 'node_modules', 'yaml', 'browser', 'index.js') },
     ...extra,
   });
   chmodSync(outfile, 0o755);

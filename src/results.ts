@@ -57,16 +57,31 @@ export function redactor(secrets: readonly (string | undefined)[]): (text: strin
   };
 }
 
-/** A result with every string in it redacted. */
+/** A result with every string in it redacted; the same objects when there was nothing to redact. */
 export function redactResult(r: Result, redact: (s: string) => string): Result {
-  const strings = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'string' ? redact(v) : v])) as T;
+  const strings = <T extends object>(o: T): T => {
+    let changed = false;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(o)) {
+      const w = typeof v === 'string' ? redact(v) : v;
+      if (w !== v) changed = true;
+      out[k] = w;
+    }
+    return changed ? (out as T) : o;
+  };
+  const message = redact(r.message);
+  const resourceRef = r.resourceRef && strings(r.resourceRef);
+  const field = r.field && strings(r.field);
+  const file = r.file && strings(r.file);
+  const tags = r.tags && strings(r.tags);
+  if (message === r.message && resourceRef === r.resourceRef && field === r.field && file === r.file && tags === r.tags) return r;
   return {
     ...r,
-    message: redact(r.message),
-    ...(r.resourceRef && { resourceRef: strings(r.resourceRef) }),
-    ...(r.field && { field: strings(r.field) }),
-    ...(r.file && { file: strings(r.file) }),
-    ...(r.tags && { tags: strings(r.tags) }),
+    message,
+    ...(resourceRef && { resourceRef }),
+    ...(field && { field }),
+    ...(file && { file }),
+    ...(tags && { tags }),
   };
 }
 

@@ -8,7 +8,9 @@ import http from 'node:http';
  * shared (optional): one object several proxies update together, to see the client's real
  * concurrency across registries: { inflight, maxInflight, events: [[ms, +1|-1]] }.
  */
-export function startDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', delayMs = 50, shared, connectDelayMs = 0 }) {
+// listen: where the proxy listens. On port 80 its host has no port, as a real registry's, so the function can
+// rewrite its private images (a proxy path cannot carry a port); binding port 80 needs root.
+export function startDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', delayMs = 50, shared, connectDelayMs = 0, listen = { address: '127.0.0.1', port: 0 } }) {
   // connectDelayMs: extra delay on the first request of each TCP connection, standing in for
   // the handshake round trip(s) a client pays when it does not reuse connections.
   const seen = new WeakSet();
@@ -68,11 +70,11 @@ export function startDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', dela
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(listen.port, listen.address, () => {
       const { port } = server.address();
       resolve({
         port,
-        host: `127.0.0.1:${port}`,
+        host: port === 80 ? listen.address : `${listen.address}:${port}`,
         get count() {
           return count;
         },

@@ -111,12 +111,14 @@ export function accessLogRequests(logFile, from = 0) {
 }
 
 /** A CA and a server certificate for 127.0.0.1 signed by it (openssl), in `dir`. */
-export function makeCA(dir) {
+/** A CA and a server certificate for 127.0.0.1, localhost and `ips`. */
+export function makeCA(dir, ips = []) {
   mkdirSync(dir, { recursive: true });
   const f = (n) => join(dir, n);
   sh('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-subj', '/CN=ppi bench CA', '-days', '2', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
   sh('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=ppi bench registry']);
-  writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  const san = ['IP:127.0.0.1', ...ips.map((ip) => `IP:${ip}`), 'DNS:localhost'].join(',');
+  writeFileSync(f('ext.cnf'), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
   sh('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '2', '-extfile', f('ext.cnf')]);
   return { caFile: f('ca.pem'), certFile: f('server.pem'), keyFile: f('server.key'), ca: readFileSync(f('ca.pem'), 'utf8') };
 }

@@ -12,7 +12,8 @@
 // when the first connection came and the last byte went.
 import net from 'node:net';
 
-export function startTcpDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', rttMs = 50, shared }) {
+// listen: where the proxy listens; on port 443 its host has no port (see delay-proxy.mjs).
+export function startTcpDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', rttMs = 50, shared, listen = { address: '127.0.0.1', port: 0 } }) {
   const oneWay = rttMs / 2;
   const sockets = new Set();
   let connections = 0;
@@ -91,11 +92,11 @@ export function startTcpDelayProxy({ upstreamPort, upstreamHost = '127.0.0.1', r
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(listen.port, listen.address, () => {
       const { port } = server.address();
       resolve({
         port,
-        host: `127.0.0.1:${port}`,
+        host: port === 443 ? listen.address : `${listen.address}:${port}`,
         get connections() {
           return connections;
         },

@@ -16,14 +16,17 @@ type Json = Record<string, unknown>;
 
 /** Turns the functionConfig object (already plain JS) plus CLI overrides into a Config. */
 export function loadConfig(functionConfig: Json | undefined, overrides: Json = {}): Config {
-  const raw = merge(toTyped(functionConfig), overrides);
+  const { typed, problems } = toTyped(functionConfig);
+  const raw = merge(typed, overrides);
   const nonFinite = nonFiniteNumbers(raw);
-  if (nonFinite.length > 0) {
-    throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${nonFinite[0]}${nonFinite.length > 1 ? ` (and ${nonFinite.length - 1} more)` : ''}`, nonFinite);
-  }
-  const errors = validateFunctionConfig(raw);
-  if (errors.length > 0) {
-    const lines = errors.map(describeSchemaError);
+  // A ConfigMap key that could not be read is left out of `raw`; the schema must not report it a second time.
+  const schemaLines = validateFunctionConfig(raw)
+    .map(describeSchemaError)
+    .filter((line) => !problems.some((p) => line === `${p.key} is required` || line.startsWith(`${p.key} `) || line.startsWith(`${p.key}.`)))
+    // a number that is not finite is said once, by nonFiniteNumbers, not again as "must be <= 10"
+    .filter((line) => !nonFinite.some((n) => line.startsWith(n.slice(0, n.indexOf(' must be a finite number') + 1))));
+  const lines = [...problems.map((p) => p.message), ...nonFinite, ...schemaLines];
+  if (lines.length > 0) {
     throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${lines[0]}${lines.length > 1 ? ` (and ${lines.length - 1} more)` : ''}`, lines);
   }
   const config = withDefaults(raw as unknown as TypedConfig);
@@ -31,8 +34,10 @@ export function loadConfig(functionConfig: Json | undefined, overrides: Json = {
     ['proxy.host', config.proxyHost],
     ['registry.host', config.registryHost],
   ].flatMap(([field, host]) => (isRegistryHost(host!) ? [] : [`${field} must be a registry host (with a dot, a port, or localhost), got ${quote(host!)}: container runtimes would read ${quote(host!)}/... as a Docker Hub image`]));
-  const problems = [...hostProblems, ...flagGlobProblems(config.imagesInValues.args)];
-  if (problems.length > 0) throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, problems);
+  const valueProblems = [...hostProblems, ...flagGlobProblems(config.imagesInValues.args)];
+  if (valueProblems.length > 0) {
+    throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${valueProblems[0]}${valueProblems.length > 1 ? ` (and ${valueProblems.length - 1} more)` : ''}`, valueProblems);
+  }
   return config;
 }
 
@@ -59,10 +64,17 @@ function nonFiniteNumbers(value: unknown, path = ''): string[] {
   return [];
 }
 
-/** A `ProxyPrivateImages` object as given, a ConfigMap mapped onto that shape, or an empty one. */
-function toTyped(fc: Json | undefined): Json {
+/** A problem of one ConfigMap `data` key. */
+export interface ConfigMapProblem {
+  /** The dotted key as written (`probe.timeoutSeconds`). */
+  readonly key: string;
+  readonly message: string;
+}
+
+/** A `ProxyPrivateImages` object as given, a ConfigMap mapped onto that shape (with its problems), or an empty one. */
+function toTyped(fc: Json | undefined): { typed: Json; problems: readonly ConfigMapProblem[] } {
   const base = { apiVersion: CONFIG_API_VERSION, kind: CONFIG_KIND };
-  if (!fc || Object.keys(fc).length === 0) return base;
+  if (!fc || Object.keys(fc).length === 0) return { typed: base, problems: [] };
   const kind = fc['kind'];
   const apiVersion = fc['apiVersion'];
   if (kind === CONFIG_KIND) {
@@ -70,7 +82,7 @@ function toTyped(fc: Json | undefined): Json {
       throw new FnError('CONFIG_INVALID', `invalid functionConfig: apiVersion must be ${CONFIG_API_VERSION}, got ${describeValue(apiVersion)}`);
     }
     // kpt and kustomize add their own annotations; metadata is otherwise ours to ignore.
-    return fc;
+    return { typed: fc, problems: [] };
   }
   if (kind === 'ConfigMap' && (apiVersion === 'v1' || apiVersion === undefined)) return fromConfigMap(fc['data']);
   throw new FnError(
@@ -83,19 +95,32 @@ function describe(v: unknown): string {
   return describeValue(v);
 }
 
-/** `kpt fn eval -- appSlug=x proxy.host=y images.private=a,b`: every value arrives as a string. */
-export function fromConfigMap(data: unknown): Json {
-  const out: Json = { apiVersion: CONFIG_API_VERSION, kind: CONFIG_KIND };
-  if (data === undefined || data === null) return out;
+/**
+ * `kpt fn eval -- appSlug=x proxy.host=y images.private=a,b`: every value arrives as a string. Every key is read;
+ * each one that cannot be (unknown, not a string, not a boolean, number or JSON list where one is needed) is a
+ * problem naming its key, and is left out of the result, so all of them are reported at once.
+ */
+export function fromConfigMap(data: unknown): { typed: Json; problems: ConfigMapProblem[] } {
+  const typed: Json = { apiVersion: CONFIG_API_VERSION, kind: CONFIG_KIND };
+  const problems: ConfigMapProblem[] = [];
+  if (data === undefined || data === null) return { typed, problems };
   if (typeof data !== 'object' || Array.isArray(data)) throw new FnError('CONFIG_INVALID', 'invalid functionConfig: ConfigMap data must be a mapping');
   for (const [key, value] of Object.entries(data as Json)) {
     const path = key.split('.');
     const prop = schemaAt(path);
-    if (!prop) throw new FnError('CONFIG_INVALID', `invalid functionConfig: unknown field ${quote(key)} in ConfigMap data`);
-    if (typeof value !== 'string') throw new FnError('CONFIG_INVALID', `invalid functionConfig: ConfigMap data ${key} must be a string`);
-    setPath(out, path, fromString(value, prop, key));
+    if (!prop) {
+      problems.push({ key, message: `unknown field ${quote(key)} in ConfigMap data` });
+      continue;
+    }
+    if (typeof value !== 'string') {
+      problems.push({ key, message: `ConfigMap data ${key} must be a string` });
+      continue;
+    }
+    const read = fromString(value, prop, key);
+    if ('problem' in read) problems.push({ key, message: read.problem });
+    else setPath(typed, path, read.value);
   }
-  return out;
+  return { typed, problems };
 }
 
 interface SchemaNode {
@@ -122,29 +147,29 @@ function typeOf(node: SchemaNode): string {
   return 'string';
 }
 
-function fromString(value: string, prop: SchemaNode, key: string): unknown {
+function fromString(value: string, prop: SchemaNode, key: string): { value: unknown } | { problem: string } {
   switch (typeOf(prop)) {
     case 'boolean':
-      if (value === 'true') return true;
-      if (value === 'false') return false;
-      throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be true or false, got ${quote(value)}`);
+      if (value === 'true') return { value: true };
+      if (value === 'false') return { value: false };
+      return { problem: `${key} must be true or false, got ${quote(value)}` };
     case 'integer':
     case 'number': {
       const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n)) throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be a number, got ${quote(value)}`);
-      return n;
+      if (value.trim() === '' || !Number.isFinite(n)) return { problem: `${key} must be a number, got ${quote(value)}` };
+      return { value: n };
     }
     case 'array':
       if (prop.items && typeOf(prop.items) === 'object') {
         try {
-          return JSON.parse(value);
+          return { value: JSON.parse(value) };
         } catch {
-          throw new FnError('CONFIG_INVALID', `invalid functionConfig: ${key} must be a JSON list in the ConfigMap form`);
+          return { problem: `${key} must be a JSON list in the ConfigMap form` };
         }
       }
-      return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      return { value: value.split(',').map((s) => s.trim()).filter((s) => s !== '') };
     default:
-      return value;
+      return { value };
   }
 }
 

@@ -18,7 +18,8 @@ export function fieldResult(field: ImageField, severity: Result['severity'], mes
   return {
     severity,
     message,
-    resourceRef: { ...field.object.ref },
+    // shared, not copied: results are only read (and redaction copies what it changes)
+    resourceRef: field.object.ref,
     field: { path: field.path },
     ...(code && { tags: { code } }),
   };

@@ -21,7 +21,7 @@ export interface AliasIndex {
   visits(ctx: Node | undefined): number;
 }
 
-const NO_ALIASES: AliasIndex = { any: false, target: () => undefined, visits: () => 1 };
+export const NO_ALIASES: AliasIndex = { any: false, target: () => undefined, visits: () => 1 };
 
 interface Anchored {
   /** The innermost anchored node around this one. */

@@ -8,19 +8,23 @@
  *
  * Parsing is strict (yaml's composer: syntax, duplicate keys, tags), bounded (size, nesting depth, alias
  * expansion) and keeps every node's source range, so the output can be written by splicing edits into this text.
+ * A block ResourceList is composed one item at a time (`block-list.ts`), a stream one document at a time, so the
+ * whole input's CST (about 35 times its size) never exists at once; anything else is parsed whole.
  */
 import { Composer, isMap, isScalar, isSeq, Parser, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { CST } from 'yaml';
 import { FnError } from '../errors.js';
 import type { ResourceRef } from '../results.js';
-import { indexAliases, type AliasIndex } from './aliases.js';
+import { indexAliases, NO_ALIASES, type AliasIndex } from './aliases.js';
+import { readBlockResourceList } from './block-list.js';
 import { describeYamlError } from './yaml-errors.js';
 
 export const RESOURCE_LIST_VERSIONS = ['config.kubernetes.io/v1', 'config.kubernetes.io/v1alpha1'];
 /**
- * Inputs above this are refused before parsing. The parsed Document takes about 70-100 times the input's size in
- * memory for ordinary manifests: 16 MiB stays within Node's default heap, and is about ten times the largest real
- * application seen (Argo CD HA, 1.9 MB).
+ * Inputs above this are refused before parsing. Parsed whole, a Document and its CST take about 70-100 times the
+ * input's size in memory for ordinary manifests (a block ResourceList read an item at a time, about 35 times):
+ * 16 MiB stays within Node's default heap, and is about ten times the largest real application seen (Argo CD HA,
+ * 1.9 MB).
  */
 export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
 /** Kubernetes objects nest a few dozen levels at most; yaml's composer recurses per level. */
@@ -67,11 +71,25 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
   if (source.trim() === '') {
     throw new FnError('INPUT_EMPTY', 'no input: expected a ResourceList (config.kubernetes.io/v1) or a manifest stream on stdin');
   }
-  const tokens = [...new Parser().parse(source)];
-  checkDepth(tokens, source);
-  let docs: Document.Parsed[];
+  const json = /^\s*[{[]/.test(source);
+  const eol = /\r\n/.test(source) ? '\r\n' : '\n';
+  const check = (token: CST.Token, baseDepth: number): boolean => checkTokens(token, source, baseDepth);
+  if (!options.stream && !json) {
+    const fast = readBlockResourceList(source, { options: PARSE_OPTIONS, check });
+    if (fast && kindOf(fast.root) === 'ResourceList') {
+      return readResourceList(source, json, eol, [fast.doc], fast.root, fast.aliases ? indexAliases([fast.doc], source) : NO_ALIASES);
+    }
+  }
+  // One document at a time: its CST is checked, composed and dropped before the next is parsed.
+  const docs: Document.Parsed[] = [];
+  let anyAlias = false;
   try {
-    docs = [...new Composer(PARSE_OPTIONS).compose(tokens)] as Document.Parsed[];
+    const composer = new Composer(PARSE_OPTIONS);
+    for (const token of new Parser().parse(source)) {
+      if (check(token, 0)) anyAlias = true;
+      for (const doc of composer.next(token)) docs.push(doc as Document.Parsed);
+    }
+    for (const doc of composer.end()) docs.push(doc as Document.Parsed);
   } catch (e) {
     if (e instanceof RangeError) throw new FnError('INPUT_TOO_DEEP', 'input is not valid YAML: it is nested too deeply for the YAML parser');
     throw e;
@@ -83,9 +101,7 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
       throw new FnError('INPUT_YAML', 'input is not valid YAML', problems);
     }
   }
-  const json = /^\s*[{[]/.test(source);
-  const eol = /\r\n/.test(source) ? '\r\n' : '\n';
-  const aliases = indexAliases(docs, source);
+  const aliases = anyAlias ? indexAliases(docs, source) : NO_ALIASES;
   const content = docs.filter((d) => !isEmptyDocument(d));
   if (content.length === 0 && options.stream) return readStream(source, json, eol, docs, aliases);
   if (content.length === 0) {
@@ -206,29 +222,57 @@ export function describeNode(node: unknown): string {
 }
 
 /**
- * Refuses input nested deeper than MAX_DEPTH before yaml's composer (which recurses once per level) sees it.
- * Walks the parser's tokens with an explicit stack, so the check itself cannot run out of stack.
+ * Refuses input nested deeper than MAX_DEPTH before yaml's composer (which recurses once per level) sees it, and
+ * says whether the tokens hold an alias (`*name`): only then is there an alias index to build. One top-level
+ * token (a document) at a time, `baseDepth` levels down (a run of ResourceList items sits one level down).
+ * Walks with an explicit stack, so the check itself cannot run out of stack.
  */
-function checkDepth(tokens: readonly CST.Token[], source: string): void {
-  const stack: [unknown, number][] = tokens.map((t) => [t, 0]);
-  while (stack.length > 0) {
-    const [tok, depth] = stack.pop()!;
-    if (!tok || typeof tok !== 'object') continue;
-    const t = tok as { type?: string; value?: unknown; key?: unknown; items?: { key?: unknown; value?: unknown }[]; offset?: number };
-    let d = depth;
-    if (t.type === 'block-map' || t.type === 'block-seq' || t.type === 'flow-collection') {
-      d = depth + 1;
-      if (d > MAX_DEPTH) {
-        const at = t.offset ?? 0;
-        const line = source.slice(0, at).split('\n').length;
-        throw new FnError('INPUT_TOO_DEEP', `input is not valid YAML here: it nests more than ${MAX_DEPTH} levels deep (at line ${line})`);
+export function checkTokens(token: CST.Token, source: string, baseDepth: number): boolean {
+  let alias = false;
+  // two parallel stacks: no tuple per token
+  const tokens: unknown[] = [token];
+  const depths: number[] = [baseDepth];
+  while (tokens.length > 0) {
+    const t = tokens.pop() as { type?: string; value?: unknown; items?: { key?: unknown; value?: unknown }[]; offset?: number } | undefined;
+    const depth = depths.pop()!;
+    if (!t) continue;
+    switch (t.type) {
+      case 'block-map':
+      case 'block-seq':
+      case 'flow-collection': {
+        const d = depth + 1;
+        if (d > MAX_DEPTH) {
+          const at = t.offset ?? 0;
+          const line = source.slice(0, at).split('\n').length;
+          throw new FnError('INPUT_TOO_DEEP', `input is not valid YAML here: it nests more than ${MAX_DEPTH} levels deep (at line ${line})`);
+        }
+        for (const it of t.items!) {
+          const { key, value } = it;
+          if (key) {
+            if ((key as { type?: string }).type === 'alias') alias = true;
+            else if (typeof key === 'object' && (key as { items?: unknown }).items) {
+              tokens.push(key);
+              depths.push(d);
+            }
+          }
+          if (value) {
+            if ((value as { type?: string }).type === 'alias') alias = true;
+            else if ((value as { items?: unknown }).items) {
+              tokens.push(value);
+              depths.push(d);
+            }
+          }
+        }
+        break;
       }
-      for (const it of t.items ?? []) {
-        if (it.key) stack.push([it.key, d]);
-        if (it.value) stack.push([it.value, d]);
-      }
-    } else if (t.type === 'document') {
-      stack.push([t.value, d]);
+      case 'document':
+        tokens.push(t.value);
+        depths.push(depth);
+        break;
+      case 'alias':
+        alias = true;
+        break;
     }
   }
+  return alias;
 }

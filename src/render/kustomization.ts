@@ -70,13 +70,13 @@ export function renderKustomization(input: Input, plan: Plan, results: readonly 
     images: [...images.values()].sort((a, b) => a.name.localeCompare(b.name)),
   };
   if (patches.size > 0) {
-    kustomization['patches'] = [...patches.values()].map((p) => ({ target: p.target, patch: stringify(p.ops, { lineWidth: 0 }) }));
+    kustomization['patches'] = [...patches.values()].map((p) => ({ target: p.target, patch: stringify(p.ops, { lineWidth: 0, aliasDuplicateObjects: false }) }));
   }
   const apiVersion = (input.root?.get('apiVersion') as string | undefined) ?? 'config.kubernetes.io/v1';
   const items = [kustomization, ...plan.creates.map((c) => c.object)];
   // A stream in, a stream out (the results go to stderr, as for every stream).
-  if (input.form === 'stream') return items.map((i) => stringify(i, { lineWidth: 0, indentSeq: false })).join('---\n');
-  return stringify({ apiVersion, kind: 'ResourceList', items, results }, { lineWidth: 0, indentSeq: false });
+  if (input.form === 'stream') return items.map((i) => stringify(i, { lineWidth: 0, indentSeq: false, aliasDuplicateObjects: false })).join('---\n');
+  return stringify({ apiVersion, kind: 'ResourceList', items, results }, { lineWidth: 0, indentSeq: false, aliasDuplicateObjects: false });
 }
 
 /** Image names of fields the plan leaves as they are: an `images:` entry for such a name would change them too. */

@@ -182,11 +182,11 @@ class Splicer {
       }
       const node = pair.value as Node | null;
       if (node && JSON.stringify(node.toJSON()) === JSON.stringify(value)) continue;
-      if (isMap(node) && !node.flow && node.items.length > 0 && isRecord(value)) {
+      // A nested map, block or flow (JSON too), is edited key by key: keys the function does not set stay as written.
+      if (isMap(node) && node.items.length > 0 && isRecord(value)) {
         this.setFields(node, value);
         continue;
       }
-      // A flow map is merged like a block one: keys the function does not set stay.
       const merged = isMap(node) && isRecord(value) ? { ...(node.toJSON() as Record<string, unknown>), ...value } : value;
       const text = typeof merged === 'string' && node ? replacementText(node, merged, this.src, this.json) : flowText(merged);
       this.setPairValue(pair, text);

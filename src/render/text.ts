@@ -58,7 +58,7 @@ function blockScalarText(old: string, value: string): string {
 
 /** Block YAML for an object, as a list item (`- ...`) at `indent`, or as a document when `indent` is null. */
 export function blockText(value: object, indent: string | null): string {
-  const text = stringify(value, { lineWidth: 0, indentSeq: false }).replace(/\n$/, '');
+  const text = stringify(value, { lineWidth: 0, indentSeq: false, aliasDuplicateObjects: false }).replace(/\n$/, '');
   if (indent === null) return text + '\n';
   return text.split('\n').map((line, i) => (i === 0 ? `${indent}- ${line}` : `${indent}  ${line}`)).join('\n') + '\n';
 }

@@ -129,4 +129,38 @@ describe('functionConfig', () => {
     assert.equal(e.details.length, 3);
     assert.match(e.message, /and 2 more/);
   });
+
+  it('reports every ConfigMap problem at once, each naming its key, then the schema problems', () => {
+    const e = configError({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      data: {
+        'proxy.hots': 'x',
+        proxyPublicImages: 'yes',
+        'probe.timeoutSeconds': 'soon',
+        fieldSpecs: '[{kind: X',
+        'pullSecret.name': 7,
+        'probe.retries': '-1',
+        output: 'html',
+      },
+    });
+    assert.equal(e.code, 'CONFIG_INVALID');
+    assert.deepEqual(e.details, [
+      'unknown field "proxy.hots" in ConfigMap data',
+      'proxyPublicImages must be true or false, got "yes"',
+      'probe.timeoutSeconds must be a number, got "soon"',
+      'fieldSpecs must be a JSON list in the ConfigMap form',
+      'ConfigMap data pullSecret.name must be a string',
+      'appSlug is required',
+      'probe.retries must be >= 0',
+      'output must be one of "resources", "kustomization"',
+    ]);
+    assert.equal(e.message, 'invalid functionConfig: unknown field "proxy.hots" in ConfigMap data (and 7 more)');
+  });
+
+  it('does not report a ConfigMap key the schema would also fault a second time', () => {
+    const e = configError({ apiVersion: 'v1', kind: 'ConfigMap', data: { appSlug: 42 } });
+    assert.deepEqual(e.details, ['ConfigMap data appSlug must be a string']);
+    assert.equal(e.message, 'invalid functionConfig: ConfigMap data appSlug must be a string');
+  });
 });
