@@ -4,14 +4,13 @@ import type { ErrorCode, WarningCode } from '../errors.js';
 import type { ImageField } from '../find/images.js';
 import type { Result } from '../results.js';
 import { explain } from '../probe/explain.js';
-import { escapeUnsafe } from '../text/quote.js';
+import { excerpt as cut } from '../text/quote.js';
 
 const MAX_EXCERPT = 200;
 
 /** A value from the input as it may be quoted in a message: at most 200 characters, no control characters. */
 export function excerpt(value: string): string {
-  const clean = escapeUnsafe(value);
-  return clean.length > MAX_EXCERPT ? `${clean.slice(0, MAX_EXCERPT)}... (${clean.length} characters)` : clean;
+  return cut(value, MAX_EXCERPT);
 }
 
 export function fieldResult(field: ImageField, severity: Result['severity'], message: string, code?: ErrorCode | WarningCode): Result {
@@ -41,7 +40,6 @@ export function describeValue(v: unknown): string {
 
 export const messages = {
   notAString: (v: unknown) => `image must be a string, got ${describeValue(v)}`,
-  badReference: (reason: string) => reason,
   undecided: (image: string, reason: string) =>
     `cannot tell whether ${excerpt(image)} is private: ${reason} (set probe.onError to private or public, or list the image in images.private / images.public)`,
   portRegistry: (image: string, host: string) =>

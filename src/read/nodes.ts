@@ -84,10 +84,6 @@ export function mergeSources(map: YAMLMap, ctx: Node | undefined, aliases: Alias
   return out;
 }
 
-export function hasMergeKey(map: YAMLMap): boolean {
-  return map.items.some(isMergePair);
-}
-
 export function asMap(r: Reached | undefined): Reached<YAMLMap> | undefined {
   return r && isMap(r.node) ? (r as Reached<YAMLMap>) : undefined;
 }

@@ -115,9 +115,14 @@ class Splicer {
   /** The end of a block list's last entry, before any comment lines that follow it. */
   private seqEnd(seq: YAMLSeq): number {
     const last = seq.items[seq.items.length - 1] as Node | undefined;
-    const end = last?.range ? last.range[1] : rangeOf(seq)[1];
-    const nl = this.src.indexOf('\n', end - 1 < 0 ? 0 : end - 1);
-    return end > 0 && this.src[end - 1] === '\n' ? end : nl < 0 ? this.src.length : nl + 1;
+    return this.lineEnd(last?.range ? last.range[1] : rangeOf(seq)[1]);
+  }
+
+  /** Where the line that `offset` ends on ends: `offset` itself when it already starts a line. */
+  private lineEnd(offset: number): number {
+    if (offset > 0 && this.src[offset - 1] === '\n') return offset;
+    const nl = this.src.indexOf('\n', offset);
+    return nl < 0 ? this.src.length : nl + 1;
   }
 
   private setPairValue(pair: Pair, text: string): void {
@@ -228,17 +233,10 @@ class Splicer {
       return;
     }
     // A whole block entry: its dash line, the comment lines above it, and its body.
-    const from = index === 0 ? this.lineStart(rangeOf(items)[0]) : this.seqEndOf(items.items[index - 1] as Node);
-    const to = this.seqEndOf(object.node);
+    const from = index === 0 ? this.lineStart(rangeOf(items)[0]) : this.lineEnd(rangeOf(items.items[index - 1] as Node)[1]);
+    const to = this.lineEnd(rangeOf(object.node)[1]);
     if (from > to) throw new SpliceError('a list entry not on lines of its own');
     this.add(from, to, '');
-  }
-
-  private seqEndOf(node: Node): number {
-    const end = rangeOf(node)[1];
-    if (end > 0 && this.src[end - 1] === '\n') return end;
-    const nl = this.src.indexOf('\n', end);
-    return nl < 0 ? this.src.length : nl + 1;
   }
 
   /** New objects: after the last item of a ResourceList, or as new documents at the end of a stream. */
@@ -297,12 +295,7 @@ class Splicer {
     }
     const from = this.lineStart(keyStart);
     const nodeEnd = value?.range ? value.range[2] : end;
-    this.add(from, this.src[nodeEnd - 1] === '\n' || nodeEnd >= this.src.length ? nodeEnd : this.seqEndOfOffset(nodeEnd), '');
-  }
-
-  private seqEndOfOffset(offset: number): number {
-    const nl = this.src.indexOf('\n', offset);
-    return nl < 0 ? this.src.length : nl + 1;
+    this.add(from, this.lineEnd(nodeEnd), '');
   }
 
   /** A new top-level key at the end of the ResourceList. */

@@ -38,7 +38,12 @@ export function describeValue(value: unknown, max = EXCERPT_LENGTH): string {
     text = String(value);
   }
   if (typeof value === 'number' && !Number.isFinite(value)) text = String(value);
-  const safe = escapeUnsafe(text);
+  return excerpt(text, max);
+}
+
+/** A value made safe (unsafe characters as `\uXXXX`) and cut to `max` characters, saying how long it was. */
+export function excerpt(value: string, max = EXCERPT_LENGTH): string {
+  const safe = escapeUnsafe(value);
   return safe.length > max ? `${safe.slice(0, max)}... (${safe.length} characters)` : safe;
 }
 
