@@ -8,7 +8,8 @@ import { isAlias, isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml';
 import type { InputObject } from '../read/input.js';
 import { resourceRefOf } from '../read/input.js';
 import type { AliasIndex } from '../read/aliases.js';
-import { asMap, asSeq, deref, lookup, lookupPath, type Reached } from '../read/nodes.js';
+import { insertionOf, type Insertion } from '../read/insertion.js';
+import { asMap, asSeq, deref, lookup, lookupPath, type Found, type Reached } from '../read/nodes.js';
 import { CONTAINER_LISTS, groupOf, podSpecPath, versionOf } from './workloads.js';
 
 export interface FieldSpec {
@@ -21,11 +22,37 @@ export interface FieldSpec {
 
 export type Segment = string | number;
 
-/** A pod spec an image field belongs to: where `imagePullSecrets` goes. */
+/** A pod spec an image field belongs to, and its path in the object that reached it. */
 export interface PodSpecUse {
-  readonly node: YAMLMap;
-  readonly ctx: Node | undefined;
+  readonly site: PodSpecSite;
   readonly segments: readonly Segment[];
+}
+
+/**
+ * One pod spec node (one for every object that reaches it through an alias): what wiring `imagePullSecrets` into
+ * it needs, read when it was found, so that nothing later holds on to the pod spec's nodes.
+ */
+export interface PodSpecSite {
+  /** The innermost anchored node on the way to the pod spec. */
+  readonly ctx: Node | undefined;
+  /** Its `imagePullSecrets`, when it has one (its own, or through a merge key). */
+  readonly pullSecrets: Omit<Found, 'holder' | 'holderCtx'> | undefined;
+  /** Where a new `imagePullSecrets` pair goes. */
+  readonly insertion: Insertion;
+}
+
+/** One site per pod spec node, for every field found in one `findImages` call. */
+type Sites = Map<YAMLMap, PodSpecSite>;
+
+function siteOf(sites: Sites, podSpec: Reached<YAMLMap>, aliases: AliasIndex): PodSpecSite {
+  let site = sites.get(podSpec.node);
+  if (!site) {
+    const found = lookup(podSpec.node, 'imagePullSecrets', podSpec.ctx, aliases);
+    const pullSecrets = found && { node: found.node, ctx: found.ctx, pair: found.pair, viaMerge: found.viaMerge };
+    site = { ctx: podSpec.ctx, pullSecrets, insertion: insertionOf(podSpec.node) };
+    sites.set(podSpec.node, site);
+  }
+  return site;
 }
 
 export interface ImageField {
@@ -71,6 +98,7 @@ export type ContainerVisitor = (object: InputObject, container: Reached<YAMLMap>
 
 export function findImages(objects: readonly InputObject[], fieldSpecs: readonly FieldSpec[], aliases: AliasIndex, onContainer?: ContainerVisitor): ImageField[] {
   const out: ImageField[] = [];
+  const sites: Sites = new Map();
   for (const object of objects) {
     const { ref } = object;
     const specPath = podSpecPath(ref.apiVersion!, ref.kind!);
@@ -78,10 +106,10 @@ export function findImages(objects: readonly InputObject[], fieldSpecs: readonly
     const root = deref(object.node, undefined, aliases)!;
     if (specPath) {
       const podSpec = asMap(lookupPath(object.node, specPath, root.ctx, aliases));
-      if (podSpec) collectPodSpec(object, podSpec, specPath, aliases, out, onContainer);
+      if (podSpec) collectPodSpec(object, podSpec, specPath, aliases, sites, out, onContainer);
     }
     for (const spec of fieldSpecs) {
-      if (matchesSpec(spec, ref.apiVersion!, ref.kind!)) walkPath(object, root, spec.path.split('/'), [], undefined, aliases, out);
+      if (matchesSpec(spec, ref.apiVersion!, ref.kind!)) walkPath(object, root, spec.path.split('/'), [], undefined, aliases, sites, out);
     }
   }
   return out;
@@ -93,8 +121,16 @@ export function displayPath(segments: readonly Segment[]): string {
   return out;
 }
 
-function collectPodSpec(object: InputObject, podSpec: Reached<YAMLMap>, prefix: readonly Segment[], aliases: AliasIndex, out: ImageField[], onContainer?: ContainerVisitor): void {
-  const use: PodSpecUse = { node: podSpec.node, ctx: podSpec.ctx, segments: prefix };
+function collectPodSpec(
+  object: InputObject,
+  podSpec: Reached<YAMLMap>,
+  prefix: readonly Segment[],
+  aliases: AliasIndex,
+  sites: Sites,
+  out: ImageField[],
+  onContainer?: ContainerVisitor,
+): void {
+  const use: PodSpecUse = { site: siteOf(sites, podSpec, aliases), segments: prefix };
   for (const list of CONTAINER_LISTS) {
     const containers = asSeq(lookup(podSpec.node, list, podSpec.ctx, aliases));
     const listPath = onContainer && containers ? [...prefix, list] : undefined;
@@ -156,12 +192,13 @@ function walkPath(
   shown: readonly Segment[],
   podSpec: PodSpecUse | undefined,
   aliases: AliasIndex,
+  sites: Sites,
   out: ImageField[],
 ): void {
   if (isSeq(at.node)) {
     at.node.items.forEach((child, i) => {
       const r = deref(child, at.ctx, aliases);
-      if (r) walkPath(object, r, segments, [...shown, i], podSpec, aliases, out);
+      if (r) walkPath(object, r, segments, [...shown, i], podSpec, aliases, sites, out);
     });
     return;
   }
@@ -171,7 +208,7 @@ function walkPath(
   const found = lookup(at.node, key, at.ctx, aliases);
   if (!found || (isScalar(found.node) && found.node.value === null)) return;
   const path = [...shown, key];
-  const spec = (CONTAINER_LISTS as readonly string[]).includes(key) ? { node: at.node, ctx: at.ctx, segments: shown } : podSpec;
+  const spec = (CONTAINER_LISTS as readonly string[]).includes(key) ? { site: siteOf(sites, at as Reached<YAMLMap>, aliases), segments: shown } : podSpec;
   if (rest.length === 0) {
     const value = found.node;
     if (isSeq(value)) {
@@ -184,5 +221,5 @@ function walkPath(
     out.push(field(object, path, found, 'fieldSpec', spec, aliasAt(found.pair.value, found.holderCtx)));
     return;
   }
-  walkPath(object, found, rest, path, spec, aliases, out);
+  walkPath(object, found, rest, path, spec, aliases, sites, out);
 }

@@ -3,8 +3,8 @@
  * applies to. It says nothing about how the output is written: every renderer (`render/`) reads the same plan,
  * and one that cannot express part of it refuses with an error result instead of dropping it.
  */
-import type { Node, Pair, YAMLMap, YAMLSeq } from 'yaml';
-import type { ImageField, Segment } from '../find/images.js';
+import type { Node, Pair, YAMLSeq } from 'yaml';
+import type { ImageField, PodSpecSite, Segment } from '../find/images.js';
 import type { InputObject } from '../read/input.js';
 import type { Result } from '../results.js';
 import type { SecretObject } from '../secret/dockerconfig.js';
@@ -23,7 +23,7 @@ export interface ValueRewrite {
 export interface PullSecretWiring {
   /** Where: `append` to the existing list, `set` the pair's value (empty, null or an alias), `insert` a new pair. */
   readonly op: 'append' | 'set' | 'insert';
-  readonly podSpec: YAMLMap;
+  readonly podSpec: PodSpecSite;
   readonly list?: YAMLSeq;
   readonly pair?: Pair;
   /** Entries the new list must keep (an existing list's, when it is replaced or comes through a merge key). */

@@ -6,10 +6,10 @@
  * as an alias of something else is rewritten at the alias instead, leaving the anchor alone; anything else is an
  * error that names the objects.
  */
-import { isAlias, isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Node } from 'yaml';
 import type { Config } from '../config/config.js';
 import type { Decision } from '../decide/policy.js';
-import type { ImageField, PodSpecUse } from '../find/images.js';
+import type { ImageField, PodSpecSite, PodSpecUse } from '../find/images.js';
 import type { AliasIndex } from '../read/aliases.js';
 import type { InputObject } from '../read/input.js';
 import { deref, lookup } from '../read/nodes.js';
@@ -40,7 +40,7 @@ export function planRewrites(
   const namespaces = new Set<string>();
   const hookNamespaces = new Set<string>();
   const byNode = new Map<Node, { value: string; from: string; uses: ImageField[] }>();
-  const podSpecs = new Map<YAMLMap, { use: PodSpecUse; name: string; uses: Map<string, { object: InputObject; use: PodSpecUse }> }>();
+  const podSpecs = new Map<PodSpecSite, { name: string; uses: Map<string, { object: InputObject; use: PodSpecUse }> }>();
   const warned = new Set<string>();
   const reported = new Set<string>();
 
@@ -86,9 +86,9 @@ export function planRewrites(
       const secretName = pullSecretNameFor(field.object.node, config.pullSecretName);
       (secretName === config.pullSecretName ? namespaces : hookNamespaces).add(field.object.ref.namespace ?? '');
       if (field.podSpec) {
-        const entry = podSpecs.get(field.podSpec.node) ?? { use: field.podSpec, name: secretName, uses: new Map() };
+        const entry = podSpecs.get(field.podSpec.site) ?? { name: secretName, uses: new Map() };
         entry.uses.set(`${field.object.index}/${field.object.ref.kind}/${field.object.ref.name}/${field.podSpec.segments.join('.')}`, { object: field.object, use: field.podSpec });
-        podSpecs.set(field.podSpec.node, entry);
+        podSpecs.set(field.podSpec.site, entry);
       } else if (field.source !== 'value') { // a value's pods are the operator's: plan/values.ts reports them
         results.push(fieldResult(field, 'warning', messages.outsidePodSpec(image, secretName), 'FIELD_OUTSIDE_POD_SPEC'));
       }
@@ -98,8 +98,8 @@ export function planRewrites(
   const rewrites: ValueRewrite[] = [];
   for (const [node, group] of byNode) rewrites.push(...rewritesFor(node, group, aliases, results));
   const wirings: PullSecretWiring[] = [];
-  for (const [podSpec, entry] of podSpecs) {
-    const w = wiringFor(podSpec, entry.use, [...entry.uses.values()], entry.name, aliases, results);
+  for (const [site, entry] of podSpecs) {
+    const w = wiringFor(site, [...entry.uses.values()], entry.name, aliases, results);
     if (w) wirings.push(w);
   }
   return { rewrites, wirings, results, namespaces, hookNamespaces };
@@ -133,16 +133,9 @@ function describeObject(o: InputObject): string {
   return [o.ref.kind, o.ref.namespace, o.ref.name].filter(Boolean).join('/');
 }
 
-function wiringFor(
-  podSpec: YAMLMap,
-  use: PodSpecUse,
-  uses: { object: InputObject; use: PodSpecUse }[],
-  name: string,
-  aliases: AliasIndex,
-  results: Result[],
-): PullSecretWiring | undefined {
+function wiringFor(site: PodSpecSite, uses: { object: InputObject; use: PodSpecUse }[], name: string, aliases: AliasIndex, results: Result[]): PullSecretWiring | undefined {
   const wiringUses = uses.map((u) => ({ object: u.object, segments: u.use.segments }));
-  const found = lookup(podSpec, 'imagePullSecrets', use.ctx, aliases);
+  const found = site.pullSecrets;
   const present: string[] = [];
   if (found && isSeq(found.node)) {
     for (const el of found.node.items) {
@@ -151,18 +144,18 @@ function wiringFor(
       if (n && isScalar(n.node) && typeof n.node.value === 'string') present.push(n.node.value);
     }
   } else if (found && !(isScalar(found.node) && (found.node.value === null || found.node.value === ''))) {
-    results.push(errorResult(messages.pullSecretNotList(name), 'FIELD_UNSUPPORTED', { resourceRef: { ...uses[0]!.object.ref }, field: { path: [...use.segments, 'imagePullSecrets'].join('.') } }));
+    results.push(errorResult(messages.pullSecretNotList(name), 'FIELD_UNSUPPORTED', { resourceRef: { ...uses[0]!.object.ref }, field: { path: [...uses[0]!.use.segments, 'imagePullSecrets'].join('.') } }));
     return undefined;
   }
   if (present.includes(name)) return undefined;
-  const base = { podSpec, keep: present, add: [name], uses: wiringUses };
-  const podSpecShared = aliases.visits(use.ctx) !== uses.length;
+  const base = { podSpec: site, keep: present, add: [name], uses: wiringUses };
+  const podSpecShared = aliases.visits(site.ctx) !== uses.length;
   if (found && !found.viaMerge && isSeq(found.node) && !isAlias(found.pair.value)) {
     // Appending changes the list: safe when the list is seen only through these pod specs.
     if (aliases.visits(found.ctx) !== uses.length) return void sharedError(uses, 'imagePullSecrets', aliases.visits(found.ctx) - uses.length, results);
     return { ...base, op: 'append', list: found.node };
   }
-  if (podSpecShared) return void sharedError(uses, 'the pod spec', aliases.visits(use.ctx) - uses.length, results);
+  if (podSpecShared) return void sharedError(uses, 'the pod spec', aliases.visits(site.ctx) - uses.length, results);
   if (found && !found.viaMerge) return { ...base, op: 'set', pair: found.pair };
   // Absent, or only through a merge key: a pair of the pod spec's own, keeping what the merge gave.
   return { ...base, op: 'insert' };

@@ -4,8 +4,9 @@
  * line ends, orchestrator annotations, the stream's `---` and `# Source:` lines). What cannot be spliced safely
  * is refused with `SpliceError`, never written half-right.
  */
-import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isMap, isScalar, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { Input, InputObject } from '../read/input.js';
+import { insertionOf, type Insertion } from '../read/insertion.js';
 import type { Plan, PullSecretWiring } from '../plan/plan.js';
 import type { Result } from '../results.js';
 import { resultsText } from './results-text.js';
@@ -91,7 +92,7 @@ class Splicer {
       case 'set':
         return this.setPairValue(w.pair!, `[${names.map((n) => nameEntry(n, this.json)).join(', ')}]`);
       case 'insert':
-        return this.insertPair(w.podSpec, 'imagePullSecrets', names.map((n) => ({ name: n })), (dash) => names.map((n) => `${dash}- name: ${scalarOf(n)}\n`).join(''));
+        return this.insertPair(w.podSpec.insertion, 'imagePullSecrets', names.map((n) => ({ name: n })), (dash) => names.map((n) => `${dash}- name: ${scalarOf(n)}\n`).join(''));
     }
   }
 
@@ -139,39 +140,24 @@ class Splicer {
   }
 
   /** Adds `key: value` to a map: block maps before their first key, flow maps right after `{`. */
-  private insertPair(map: YAMLMap, key: string, value: unknown, blockLines: (dash: string) => string): void {
-    const [mapStart, mapEnd] = rangeOf(map);
-    if (map.flow) {
-      const open = this.src.indexOf('{', mapStart);
-      if (open < 0 || open >= mapEnd) throw new SpliceError('a flow map without its {');
-      const first = map.items[0]?.key as Node | undefined;
-      const sep = map.items.length > 0 ? ',' : '';
-      if (first?.range && this.src.slice(open, first.range[0]).includes('\n')) {
-        const indent = ' '.repeat(this.column(first.range[0]));
+  private insertPair(at: Insertion, key: string, value: unknown, blockLines: (dash: string) => string): void {
+    if (at.flow) {
+      const open = this.src.indexOf('{', at.start);
+      if (open < 0 || open >= at.end) throw new SpliceError('a flow map without its {');
+      const sep = at.empty ? '' : ',';
+      if (at.firstKey !== undefined && this.src.slice(open, at.firstKey).includes('\n')) {
+        const indent = ' '.repeat(this.column(at.firstKey));
         this.add(open + 1, open + 1, `\n${indent}${keyText(key, this.json)}: ${this.json ? jsonText(value, indent) : flowText(value)}${sep}`);
       } else {
         this.add(open + 1, open + 1, `${keyText(key, this.json)}: ${flowText(value)}${sep}${sep ? ' ' : ''}`);
       }
       return;
     }
-    const firstKey = map.items[0]?.key as Node | undefined;
-    if (!firstKey?.range) throw new SpliceError('an empty block map');
-    const keyStart = firstKey.range[0];
-    const indent = ' '.repeat(this.column(keyStart));
+    if (at.firstKey === undefined) throw new SpliceError('an empty block map');
+    const indent = ' '.repeat(this.column(at.firstKey));
     // Lists in this file are written compact (`- ` under the key) or wide (`- ` two further in); follow the map's own.
-    const dash = indent + ' '.repeat(this.listIndentOf(map));
-    this.add(keyStart, keyStart, `${keyText(key, false)}:\n${blockLines(dash)}${indent}`);
-  }
-
-  /** How far a block list's dashes sit right of its key in this map (0 compact, 2 wide); 0 when there is none. */
-  private listIndentOf(map: YAMLMap): number {
-    for (const pair of map.items) {
-      const value = pair.value as Node | null;
-      if (isSeq(value) && !value.flow && value.range && (pair.key as Node)?.range) {
-        return Math.max(0, this.column(value.range[0]) - this.column((pair.key as Node).range![0]));
-      }
-    }
-    return 0;
+    const wide = at.list ? Math.max(0, this.column(at.list.dash) - this.column(at.list.key)) : 0;
+    this.add(at.firstKey, at.firstKey, `${keyText(key, false)}:\n${blockLines(indent + ' '.repeat(wide))}${indent}`);
   }
 
   // ------------------------------------------------------------ Secret updates
@@ -198,7 +184,8 @@ class Splicer {
     }
     if (missing.length === 0) return;
     if (map.flow) {
-      for (const [key, value] of missing) this.insertPair(map, key, value, () => '');
+      const at = insertionOf(map);
+      for (const [key, value] of missing) this.insertPair(at, key, value, () => '');
       return;
     }
     const firstKey = map.items[0]?.key as Node | undefined;
