@@ -4,12 +4,14 @@
  * `RunDeps`. A run that fails changes nothing: a ResourceList comes back as it was with the errors as results,
  * a stream gives no output at all.
  */
+import type { Document, YAMLMap } from 'yaml';
 import type { Config } from './config/config.js';
 import { loadConfig } from './config/load.js';
 import { decideAll } from './decide/decide.js';
 import { createPolicy } from './decide/policy.js';
 import { FnError } from './errors.js';
 import { expandLists, findImages, type ImageField } from './find/images.js';
+import { inObjectOrder, itemFinder, type ItemFinder } from './find/per-item.js';
 import { warningResult } from './plan/messages.js';
 import { valueScan } from './find/values.js';
 import { hasPathAnnotation } from './plan/objects.js';
@@ -56,22 +58,36 @@ export interface RunOutput {
 export async function run(text: string, deps: RunDeps, options: RunOptions = {}): Promise<RunOutput> {
   let redact = redactor([deps.env['LICENSE_ID']]);
   let input: Input;
+  // A block ResourceList is read an item at a time, and its workloads' images are found as each is read: that
+  // needs the config first (a config with errors finds nothing early; it is reported below as always).
+  let early: { config: Config; finder: ItemFinder } | undefined;
+  const visitItems = (fc: YAMLMap | undefined, doc: Document.Parsed): ItemFinder | undefined => {
+    let config: Config;
+    try {
+      config = loadConfig(functionConfigOf(fc, doc, options.fallbackFunctionConfig), options.overrides);
+    } catch {
+      return undefined;
+    }
+    early = { config, finder: itemFinder(config) };
+    return early.finder;
+  };
   try {
-    input = readInput(text, { ...(options.stream && { stream: true }) });
+    input = readInput(text, { ...(options.stream && { stream: true }), visitItems });
   } catch (e) {
     // Nothing trustworthy to echo back: no stdout at all, so no tool mistakes it for a result.
     return { stdout: '', stderr: errorText(e, redact), exitCode: 1 };
   }
   let prober: Prober | undefined;
   try {
-    const config = loadConfig(functionConfigOf(input, options.fallbackFunctionConfig), options.overrides);
+    const found = early && input.visitor === early.finder ? early : undefined;
+    const config = found?.config ?? loadConfig(functionConfigOf(input.functionConfig, input.docs[0], options.fallbackFunctionConfig), options.overrides);
     const license = findLicense(config, input.objects.map((o) => o.node), deps.env);
     // eslint-disable-next-line no-control-regex
     if (license.id !== undefined && /[\u0000-\u001f\u007f]/.test(license.id)) {
       throw new FnError('CONFIG_INVALID', 'the license id holds a line break or another control character: check where it comes from (license.id, the environment, or a License item)');
     }
     redact = redactor([license.id, deps.env['LICENSE_ID'], config.licenseId]);
-    const { plan, fields } = await makePlan(input, config, license, () => (prober ??= deps.createProber(config.probe)));
+    const { plan, fields } = await makePlan(input, config, license, found?.finder, () => (prober ??= deps.createProber(config.probe)));
     // warnings about the run itself (a dropped decision cache entry, decisions that could not be cached)
     const cacheNotes = (prober?.warnings?.() ?? []).map((message) => warningResult(message, 'DECISION_CACHE'));
     const results = [...plan.results, ...cacheNotes].map((r) => redactResult(r, redact));
@@ -96,10 +112,19 @@ export async function run(text: string, deps: RunDeps, options: RunOptions = {})
 }
 
 /** The stages, each a pure step over the one before; only `decideAll` may reach the network, through the prober. */
-async function makePlan(input: Input, config: Config, license: LicenseSource, getProber: () => Prober): Promise<{ plan: Plan; fields: ImageField[] }> {
+async function makePlan(
+  input: Input,
+  config: Config,
+  license: LicenseSource,
+  early: ItemFinder | undefined,
+  getProber: () => Prober,
+): Promise<{ plan: Plan; fields: ImageField[] }> {
   const objects = expandLists(input.objects, input.aliases);
-  const scan = valueScan(config.imagesInValues, config.fieldSpecs, input.aliases);
-  const fields = findImages(objects, config.fieldSpecs, input.aliases, scan.container);
+  early?.aliases.set(input.aliases);
+  const scan = early?.scan ?? valueScan(config.imagesInValues, config.fieldSpecs, input.aliases);
+  // the objects not seen while reading (all of them, for inputs read whole)
+  const rest = findImages(early ? objects.filter((o) => !o.trimmed) : objects, config.fieldSpecs, input.aliases, scan.container);
+  const fields = early ? inObjectOrder(early.fields, rest) : rest;
   const values = scan.finish(objects);
   const parsed = parseFieldReferences([...fields, ...values.fields], config);
   const found = [...valueProblemResults(values), ...parsed.results];
@@ -135,8 +160,8 @@ function failed(input: Input, results: readonly Result[]): RunOutput {
   }
 }
 
-function functionConfigOf(input: Input, fallback: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  const fc = input.functionConfig?.toJS(input.docs[0]!, { maxAliasCount: 1000 }) as Record<string, unknown> | undefined;
+function functionConfigOf(node: YAMLMap | undefined, doc: Document.Parsed | undefined, fallback: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  const fc = node?.toJS(doc!, { maxAliasCount: 1000 }) as Record<string, unknown> | undefined;
   if (fallback && (!fc || isEmptyConfigMap(fc))) return fallback;
   return fc;
 }

@@ -117,3 +117,26 @@ function aliasError(source: string, alias: Alias, what: string): FnError {
   // The alias's name is not repeated: it is whatever the input says, and could be anything.
   return new FnError('INPUT_YAML', `input uses an alias at line ${line}, column ${column} ${what}`);
 }
+
+/** An alias index that is known only later (`set`); until then it knows no alias. */
+export interface LateAliasIndex extends AliasIndex {
+  set(index: AliasIndex): void;
+}
+
+/**
+ * For what is read before the whole input is: items seen while they are read hold no alias (see `read/input.ts`), so
+ * nothing they lead to asks this index before `set`; what comes after asks the real one.
+ */
+export function lateAliasIndex(): LateAliasIndex {
+  let index: AliasIndex = NO_ALIASES;
+  return {
+    get any() {
+      return index.any;
+    },
+    target: (alias) => index.target(alias),
+    visits: (ctx) => index.visits(ctx),
+    set(i) {
+      index = i;
+    },
+  };
+}

@@ -8,8 +8,10 @@
  * It applies only where cutting provably cannot change the meaning: the root is a block map at column 0 with a
  * plain `items:` key whose value is a block list, every line of that list is blank, a comment, more indented than
  * its dashes, or a new entry at their column, and the text before and after it parse as one block map each,
- * without shared keys or merge keys. Anything else, and any error, warning-level oddity or alias across runs,
- * gives `undefined`: the caller then parses the whole text, which reports errors with their exact wording.
+ * without shared keys or merge keys. Anything else, and any error or warning-level oddity, gives `undefined`: the
+ * caller then parses the whole text, which reports errors with their exact wording. An alias may name an anchor of
+ * an earlier run: yaml's composer leaves aliases unresolved, and the alias index (`aliases.ts`) resolves them over
+ * the whole list.
  */
 import { Composer, isMap, isScalar, isSeq, Parser, YAMLSeq, type CST, type Document, type YAMLMap } from 'yaml';
 
@@ -32,6 +34,13 @@ export interface ParseHooks {
   readonly options: ConstructorParameters<typeof Composer>[0];
   /** Checks one document's CST (nesting depth) at `baseDepth` levels down; returns whether it holds an alias; throws to refuse. */
   readonly check: (token: CST.Token, baseDepth: number) => boolean;
+  /**
+   * Called once the root's other keys are read (`root` holds them all, `items` still empty) and before any entry is
+   * composed; the callback it returns is given each entry as soon as it is composed, with whether its run holds an
+   * alias. The entry is in the list as the callback leaves it. An attempt that gives `undefined` in the end may have
+   * called it for some entries: the caller must then drop what it learnt.
+   */
+  readonly items?: (root: YAMLMap, doc: Document.Parsed) => ((entry: unknown, index: number, aliased: boolean) => void) | undefined;
 }
 
 const ITEMS_LINE = /^items:[ \t]*(?:#[^\n]*)?$/;
@@ -140,40 +149,47 @@ function compose(src: string, layout: Layout, hooks: ParseHooks): BlockListParts
     return undefined;
   }
 
+  // the root's keys after the list, read before the entries so that `hooks.items` sees the whole root
+  const { entries, listEnd } = layout;
+  let rest: YAMLMap | undefined;
+  if (listEnd < src.length) {
+    const tail = parseAt(listEnd, src.length, 0);
+    if (!tail) return undefined;
+    const contents = tail.contents;
+    if (contents !== null && contents !== undefined && !(isScalar(contents) && contents.value === null)) {
+      if (!isMap(contents) || contents.flow || contents.range?.[0] !== listEnd || hasOddKeys(contents)) return undefined;
+      const keys = new Set(root.items.map((p) => (p.key as { value: unknown }).value));
+      for (const p of contents.items) {
+        if (keys.has((p.key as { value: unknown }).value)) return undefined; // a duplicate key: the whole parse reports it
+        root.items.push(p);
+      }
+      rest = contents;
+    }
+  }
+  const onEntry = hooks.items?.(root, head);
+
   // the entries, a run at a time
   const seq = new YAMLSeq(head.schema) as YAMLSeq.Parsed;
-  const { entries, listEnd } = layout;
   for (let i = 0; i < entries.length; i += ENTRIES_PER_RUN) {
     const from = i === 0 ? layout.listStart : entries[i]!;
     const to = i + ENTRIES_PER_RUN < entries.length ? entries[i + ENTRIES_PER_RUN]! : listEnd;
+    const before: boolean = aliases;
+    aliases = false;
     const doc = parseAt(from, to, 1);
+    const aliased = aliases;
+    aliases ||= before;
     const part = doc?.contents;
     if (!doc || !isSeq(part) || part.flow || part.items.length !== Math.min(ENTRIES_PER_RUN, entries.length - i)) return undefined;
     if (i === 0) seq.range = [part.range![0], part.range![1], part.range![2]];
-    for (const item of part.items) seq.items.push(item);
+    part.items.forEach((item, k) => {
+      onEntry?.(item, i + k, aliased);
+      seq.items.push(item);
+    });
     seq.range![1] = part.range![1];
     seq.range![2] = part.range![2];
   }
 
-  // the root's keys after the list
-  if (listEnd < src.length) {
-    const tail = parseAt(listEnd, src.length, 0);
-    const rest = tail?.contents;
-    if (!tail) return undefined;
-    if (rest !== null && rest !== undefined && !(isScalar(rest) && rest.value === null)) {
-      if (!isMap(rest) || rest.flow || rest.range?.[0] !== listEnd || hasOddKeys(rest)) return undefined;
-      const keys = new Set(root.items.map((p) => (p.key as { value: unknown }).value));
-      for (const p of rest.items) {
-        if (keys.has((p.key as { value: unknown }).value)) return undefined; // a duplicate key: the whole parse reports it
-        root.items.push(p);
-      }
-      root.range = [root.range![0], rest.range![1], rest.range![2]];
-    } else {
-      root.range = [root.range![0], seq.range![1], seq.range![2]];
-    }
-  } else {
-    root.range = [root.range![0], seq.range![1], seq.range![2]];
-  }
+  root.range = rest ? [root.range![0], rest.range![1], rest.range![2]] : [root.range![0], seq.range![1], seq.range![2]];
   itemsPair.value = seq;
   head.contents = root;
   head.range = [head.range[0], Math.max(head.range[1], root.range![1]), src.length];

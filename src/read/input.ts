@@ -42,7 +42,25 @@ export interface InputObject {
   readonly ref: ResourceRef;
   /** The stream document that holds it (stream form). */
   readonly doc?: Document.Parsed;
+  /**
+   * An `ItemVisitor` saw it while it was read and is done with its contents: `node` keeps only its `apiVersion`,
+   * `kind` and `metadata` (what later stages read of an object other than its images), the rest was let go.
+   */
+  readonly trimmed?: true;
 }
+
+/**
+ * Sees each item of a block ResourceList as soon as it is composed, before the next is read (`ReadOptions.visitItems`).
+ * `visit` returns true when nothing but the item's identity and metadata is needed any more: the item is then
+ * trimmed, so its nodes die young instead of living until the output is written (most of the time and memory of a
+ * large run was the garbage collector copying them). Items whose text holds an alias or an anchor are not visited.
+ */
+export interface ItemVisitor {
+  visit(object: InputObject): boolean;
+}
+
+/** What a trimmed item keeps. */
+const KEPT_WHEN_TRIMMED: ReadonlySet<unknown> = new Set(['apiVersion', 'kind', 'metadata']);
 
 export interface Input {
   readonly form: Form;
@@ -57,11 +75,19 @@ export interface Input {
   readonly root?: YAMLMap;
   readonly itemsSeq?: YAMLSeq;
   readonly functionConfig?: YAMLMap;
+  /** The visitor `ReadOptions.visitItems` gave, when it saw every item (the input took the item-at-a-time path). */
+  readonly visitor?: ItemVisitor;
 }
 
 export interface ReadOptions {
   /** `--stream` and the legacy plugin: the input is a stream even when it is one ResourceList-looking document. */
   readonly stream?: boolean;
+  /**
+   * Called with the functionConfig (a mapping, `doc` to read it with) before any item of a block ResourceList is
+   * composed; the visitor it returns sees every item as it is read. Not called for other inputs, and an attempt
+   * that falls back to reading the whole text at once drops its visitor: `Input.visitor` says which it was.
+   */
+  readonly visitItems?: (functionConfig: YAMLMap | undefined, doc: Document.Parsed) => ItemVisitor | undefined;
 }
 
 export function readInput(source: string, options: ReadOptions = {}): Input {
@@ -75,9 +101,19 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
   const eol = /\r\n/.test(source) ? '\r\n' : '\n';
   const check = (token: CST.Token, baseDepth: number): boolean => checkTokens(token, source, baseDepth);
   if (!options.stream && !json) {
-    const fast = readBlockResourceList(source, { options: PARSE_OPTIONS, check });
+    let visitor: ItemVisitor | undefined;
+    const seen: InputObject[] = [];
+    const mayHoldAnchor = anchorFinder(source);
+    const items = (root: YAMLMap, doc: Document.Parsed): ((entry: unknown, index: number, aliased: boolean) => void) | undefined => {
+      const fc = root.get('functionConfig', true);
+      if (!options.visitItems || kindOf(root) !== 'ResourceList' || (fc !== undefined && !isMap(fc) && !(isScalar(fc) && fc.value === null))) return undefined;
+      visitor = options.visitItems(isMap(fc) ? fc : undefined, doc);
+      return visitor && ((entry, index, aliased) => visitEntry(visitor!, seen, entry, index, aliased || mayHoldAnchor(entry)));
+    };
+    const fast = readBlockResourceList(source, { options: PARSE_OPTIONS, check, items });
     if (fast && kindOf(fast.root) === 'ResourceList') {
-      return readResourceList(source, json, eol, [fast.doc], fast.root, fast.aliases ? indexAliases([fast.doc], source) : NO_ALIASES);
+      const input = readResourceList(source, json, eol, [fast.doc], fast.root, fast.aliases ? indexAliases([fast.doc], source) : NO_ALIASES, seen);
+      return visitor ? { ...input, visitor } : input;
     }
   }
   // One document at a time: its CST is checked, composed and dropped before the next is parsed.
@@ -119,7 +155,46 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
   return readStream(source, json, eol, docs, aliases);
 }
 
-function readResourceList(source: string, json: boolean, eol: Input['eol'], docs: Document.Parsed[], root: YAMLMap, aliases: AliasIndex): Input {
+/**
+ * An anchor is written `&name`: an item without a `&` in its text holds none (one with a `&` in a string may too).
+ * For items in text order: the text is searched once, not once per item.
+ */
+function anchorFinder(source: string): (entry: unknown) => boolean {
+  let next = -1; // the first `&` at or after the last item asked about; Infinity: none
+  return (entry) => {
+    const range = (entry as Node | null)?.range;
+    if (!range) return true;
+    if (next < range[0]) {
+      const at = source.indexOf('&', range[0]);
+      next = at < 0 ? Infinity : at;
+    }
+    return next < range[1];
+  };
+}
+
+/**
+ * An item as soon as it is composed: the visitor sees it, and it is trimmed if the visitor is done with it. Not an
+ * item that holds an alias or an anchor: an alias in a later item may lead into it (the alias index is built once
+ * the whole input is read), and what it leads to must still be there.
+ */
+function visitEntry(visitor: ItemVisitor, seen: InputObject[], entry: unknown, index: number, aliased: boolean): void {
+  if (!isMap(entry) || aliased) return;
+  const object: { -readonly [K in keyof InputObject]: InputObject[K] } = { index, node: entry, ref: resourceRefOf(entry) };
+  seen[index] = object;
+  if (!visitor.visit(object)) return;
+  entry.items = entry.items.filter((pair) => KEPT_WHEN_TRIMMED.has(isScalar(pair.key) ? pair.key.value : undefined));
+  object.trimmed = true;
+}
+
+function readResourceList(
+  source: string,
+  json: boolean,
+  eol: Input['eol'],
+  docs: Document.Parsed[],
+  root: YAMLMap,
+  aliases: AliasIndex,
+  seen: readonly (InputObject | undefined)[] = [],
+): Input {
   const apiVersion = scalarString(root.get('apiVersion', true));
   if (apiVersion === undefined || !RESOURCE_LIST_VERSIONS.includes(apiVersion)) {
     throw new FnError(
@@ -136,7 +211,8 @@ function readResourceList(source: string, json: boolean, eol: Input['eol'], docs
   const objects: InputObject[] = [];
   itemsSeq?.items.forEach((item, index) => {
     if (!isMap(item)) throw new FnError('INPUT_ITEM', `items[${index}] must be a mapping (a Kubernetes object), got ${describeNode(item)}`);
-    objects.push({ index, node: item, ref: checkedRef(item, `items[${index}]`) });
+    const ref = checkedRef(item, `items[${index}]`);
+    objects.push(seen[index] ?? { index, node: item, ref });
   });
   const fc = root.get('functionConfig', true);
   let functionConfig: YAMLMap | undefined;
