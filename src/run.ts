@@ -1,6 +1,8 @@
 /**
  * The pipeline on a string: read -> config -> find -> parse references -> decide -> plan rewrites -> plan
- * Secrets -> render. No process, network or clock access of its own; everything outside comes in through
+ * Secrets -> render. A block ResourceList is read an item at a time with the config known first (it is read from
+ * the root before the items), and its workloads' images are found as each item is read (`find/per-item.ts`);
+ * what is found is the same either way. No process, network or clock access of its own; everything outside comes in through
  * `RunDeps`. A run that fails changes nothing: a ResourceList comes back as it was with the errors as results,
  * a stream gives no output at all.
  */
