@@ -64,6 +64,8 @@ export interface ImageField {
   readonly node: Node;
   /** The innermost anchored node on the way to `node` (undefined: the node is not shared through an alias). */
   readonly ctx: Node | undefined;
+  /** The key `node` sits under when it is directly in `ctx`: a map that merges `ctx` and sets this key itself does not see it. */
+  readonly key?: string;
   /** When the field itself is written as an alias (`image: *img`): that alias, and the anchored node around it. */
   readonly alias?: { readonly node: Node; readonly ctx: Node | undefined };
   /** The whole value found there; a non-string value is reported, not rewritten. */
@@ -160,12 +162,16 @@ export function field(
   alias?: ImageField['alias'],
 ): ImageField {
   const value = isScalar(at.node) ? at.node.value : at.node;
+  const holder = (at as Partial<Found>).holder;
+  const pairKey = (at as Partial<Found>).pair?.key;
+  const key = holder !== undefined && holder === at.ctx && isScalar(pairKey) && typeof pairKey.value === 'string' ? pairKey.value : undefined;
   return {
     object,
     path: displayPath(segments),
     segments,
     node: at.node,
     ctx: at.ctx,
+    ...(key !== undefined && { key }),
     ...(alias && { alias }),
     value,
     ...(typeof value === 'string' && { image: value }),

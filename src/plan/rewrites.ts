@@ -106,7 +106,7 @@ export function planRewrites(
 }
 
 function rewritesFor(node: Node, group: { value: string; from: string; uses: ImageField[] }, aliases: AliasIndex, results: Result[]): ValueRewrite[] {
-  const seen = aliases.visits(group.uses[0]!.ctx);
+  const seen = aliases.visits(group.uses[0]!.ctx, group.uses[0]!.key);
   if (seen === group.uses.length) return [{ node, value: group.value, from: group.from, uses: group.uses }];
   // Fields written as aliases can be rewritten where they stand; the anchor (not an image field of ours) stays.
   if (group.uses.every((u) => u.alias)) {

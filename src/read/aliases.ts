@@ -7,8 +7,9 @@
  * Aliases that would expand the input beyond a bound (billion laughs), that name no earlier anchor, or that sit
  * inside the node they name are errors.
  */
-import { isAlias, isCollection, visit, type Alias, type Document, type Node } from 'yaml';
+import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, visit, type Alias, type Document, type Node, type YAMLMap } from 'yaml';
 import { FnError } from '../errors.js';
+import { isMergePair } from './nodes.js';
 
 /** Aliases may be used, but not to expand the input by more than this many nodes. */
 export const MAX_ALIAS_EXPANSION = 10_000;
@@ -17,8 +18,12 @@ export interface AliasIndex {
   readonly any: boolean;
   /** The anchored node an alias stands for. */
   target(alias: Alias): Node | undefined;
-  /** How many times `ctx` (an anchored node, or undefined for "not inside any") is reached in the expanded input. */
-  visits(ctx: Node | undefined): number;
+  /**
+   * How many times `ctx` (an anchored node, or undefined for "not inside any") is reached in the expanded input.
+   * With `key`, how many times the value under `key` directly in `ctx` is: an alias that merges `ctx` into a map
+   * (`<<: *ctx`) that sets `key` itself does not show that value.
+   */
+  visits(ctx: Node | undefined, key?: string): number;
 }
 
 export const NO_ALIASES: AliasIndex = { any: false, target: () => undefined, visits: () => 1 };
@@ -26,8 +31,8 @@ export const NO_ALIASES: AliasIndex = { any: false, target: () => undefined, vis
 interface Anchored {
   /** The innermost anchored node around this one. */
   readonly parent: Node | undefined;
-  /** For each alias to this node, the innermost anchored node around the alias. */
-  readonly aliasCtx: (Node | undefined)[];
+  /** Each alias to this node: the innermost anchored node around it, and the map it is merged into, if it is a merge source. */
+  readonly aliases: { readonly ctx: Node | undefined; readonly mergedInto: YAMLMap | undefined }[];
 }
 
 export function indexAliases(docs: readonly Document.Parsed[], source: string): AliasIndex {
@@ -46,14 +51,14 @@ export function indexAliases(docs: readonly Document.Parsed[], source: string): 
           if (!target) throw aliasError(source, node, 'whose anchor is not defined before it');
           if (target === ctx || (ctx && chainOf(ctx, anchored).includes(target))) throw aliasError(source, node, 'inside the node its anchor names');
           targets.set(node, target);
-          anchored.get(target)!.aliasCtx.push(ctx);
+          anchored.get(target)!.aliases.push({ ctx, mergedInto: mergedInto(path) });
           aliasList.push({ alias: node, ctx });
           return undefined;
         }
         const anchor = (node as { anchor?: string }).anchor;
         if (anchor) {
           byName.set(anchor, node as Node);
-          anchored.set(node as Node, { parent: ctx, aliasCtx: [] });
+          anchored.set(node as Node, { parent: ctx, aliases: [] });
         }
         return undefined;
       },
@@ -62,15 +67,22 @@ export function indexAliases(docs: readonly Document.Parsed[], source: string): 
   if (aliasList.length === 0) return NO_ALIASES;
 
   const memo = new Map<Node, number>();
-  const visits = (ctx: Node | undefined): number => {
+  const visits = (ctx: Node | undefined, key?: string): number => {
     if (ctx === undefined) return 1;
+    if (key !== undefined) {
+      const a = anchored.get(ctx);
+      if (!a) return 1;
+      let n = visits(a.parent);
+      for (const alias of a.aliases) if (!(alias.mergedInto && setsOwnKey(alias.mergedInto, key))) n += visits(alias.ctx);
+      return Math.min(n, Number.MAX_SAFE_INTEGER);
+    }
     const known = memo.get(ctx);
     if (known !== undefined) return known;
     const a = anchored.get(ctx);
     if (!a) return 1;
     memo.set(ctx, Infinity); // a cycle would read as "too many"
     let n = visits(a.parent);
-    for (const c of a.aliasCtx) n += visits(c);
+    for (const alias of a.aliases) n += visits(alias.ctx);
     const total = Math.min(n, Number.MAX_SAFE_INTEGER);
     memo.set(ctx, total);
     return total;
@@ -88,6 +100,21 @@ export function indexAliases(docs: readonly Document.Parsed[], source: string): 
     }
   }
   return { any: true, target: (alias) => targets.get(alias), visits };
+}
+
+/** The map an alias is merged into: the alias is the value of its `<<` pair, or an entry of the list there. */
+function mergedInto(path: readonly unknown[]): YAMLMap | undefined {
+  let i = path.length - 1;
+  if (isSeq(path[i])) i--;
+  const pair = path[i];
+  const map = path[i - 1];
+  if (!isPair(pair) || !isMap(map)) return undefined;
+  return isMergePair(pair) ? map : undefined;
+}
+
+/** The map has a pair of its own (not a merge) with this key: what a merge would bring under it is not seen. */
+function setsOwnKey(map: YAMLMap, key: string): boolean {
+  return map.items.some((p) => isScalar(p.key) && p.key.value === key);
 }
 
 function innermostAnchored(path: readonly unknown[]): Node | undefined {
