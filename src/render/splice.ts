@@ -10,7 +10,7 @@ import { insertionOf, type Insertion } from '../read/insertion.js';
 import type { Plan, PullSecretWiring } from '../plan/plan.js';
 import type { Result } from '../results.js';
 import { resultsText } from './results-text.js';
-import { blockText, flowText, jsonText, keyText, nameEntry, replacementText, scalarOf } from './text.js';
+import { blockText, flowOf, flowText, jsonText, keyText, nameEntry, replacementText, scalarOf } from './text.js';
 
 export class SpliceError extends Error {
   override readonly name = 'SpliceError';
@@ -105,7 +105,7 @@ class Splicer {
       const last = seq.items[seq.items.length - 1] as Node | undefined;
       const between = last?.range ? this.src.slice(last.range[1], close) : '';
       const sep = seq.items.length === 0 || between.includes(',') ? '' : ', ';
-      this.add(close, close, sep + values.map((v) => flowText(v)).join(', '));
+      this.add(close, close, sep + values.map((v) => flowOf(v, this.json)).join(', '));
       return;
     }
     const indent = ' '.repeat(this.column(start));
@@ -147,9 +147,9 @@ class Splicer {
       const sep = at.empty ? '' : ',';
       if (at.firstKey !== undefined && this.src.slice(open, at.firstKey).includes('\n')) {
         const indent = ' '.repeat(this.column(at.firstKey));
-        this.add(open + 1, open + 1, `\n${indent}${keyText(key, this.json)}: ${this.json ? jsonText(value, indent) : flowText(value)}${sep}`);
+        this.add(open + 1, open + 1, `\n${indent}${keyText(key, this.json)}: ${this.json ? jsonText(value, indent) : flowOf(value, false)}${sep}`);
       } else {
-        this.add(open + 1, open + 1, `${keyText(key, this.json)}: ${flowText(value)}${sep}${sep ? ' ' : ''}`);
+        this.add(open + 1, open + 1, `${keyText(key, this.json)}: ${flowOf(value, this.json)}${sep}${sep ? ' ' : ''}`);
       }
       return;
     }

@@ -15,6 +15,14 @@ export function flowText(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** A JSON value as flow YAML in the style of hand-written YAML (`[{name: x}]`), or as JSON in a JSON input. */
+export function flowOf(value: unknown, json: boolean): string {
+  if (json) return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((v) => flowOf(v, false)).join(', ')}]`;
+  if (value !== null && typeof value === 'object') return `{${Object.entries(value).map(([k, v]) => `${scalarOf(k)}: ${flowOf(v, false)}`).join(', ')}}`;
+  return typeof value === 'string' ? scalarOf(value) : JSON.stringify(value);
+}
+
 /** `{name: x}` in YAML, `{"name": "x"}` in JSON. */
 export function nameEntry(name: string, json: boolean): string {
   return json ? `{"name": ${JSON.stringify(name)}}` : `{name: ${scalarOf(name)}}`;

@@ -485,12 +485,12 @@ function pullSecretInserts(eol: string, indent: string): RegExp[] {
     // a new pair at the start of a block pod spec: entries compact or indented by two, the key's line restored
     new RegExp(`imagePullSecrets:${nl}${indent}(?:  )?- name: app-registry${nl}${indent}(?! )`, 'y'),
     // a new pair at the start of a flow pod spec, or a pretty JSON one
-    /"?imagePullSecrets"?: \[\{"?name"?: ?"app-registry"\}\],? ?/y,
+    /"?imagePullSecrets"?: \[\{"?name"?: ?"?app-registry"?\}\],? ?/y,
     new RegExp(`${nl}[ ]*"imagePullSecrets": \\[${nl}[ ]*\\{${nl}[ ]*"name": "app-registry"${nl}[ ]*\\}${nl}[ ]*\\],`, 'y'),
     // an entry at the end of an existing block list, at the column of the entries before it (checked by (b))
     new RegExp(`[ ]*- name: app-registry${nl}`, 'y'),
     /, ?\{"?name"?: ?"?app-registry"?\}/y,
-    /\{"name": ?"app-registry"\}/y,
+    /\{"?name"?: ?"?app-registry"?\}/y,
   ];
 }
 
@@ -565,10 +565,10 @@ function walk(input: string, output: string, edits: readonly ImageEdit[]): Walke
       if (take) found.secrets.push((parse(output.slice(oo, end)) as Obj[])[0]!);
       return end - oo;
     }
-    const comma = at(/,\s*(?=\{\s*"apiVersion":\s*"v1",\s*"kind":\s*"Secret")/y, oo);
+    const comma = at(/,\s*(?=\{\s*"?apiVersion"?:\s*"?v1"?,\s*"?kind"?:\s*"?Secret"?)/y, oo);
     if (comma) {
       const end = flowEnd(output, oo + comma.length);
-      if (take) found.secrets.push(JSON.parse(output.slice(oo + comma.length, end)) as Obj);
+      if (take) found.secrets.push(parse(output.slice(oo + comma.length, end)) as Obj);
       return end - oo;
     }
     // results: a block pair at the end, or a flow/JSON pair before the closing brace
