@@ -103,7 +103,7 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
   if (!options.stream && !json) {
     let visitor: ItemVisitor | undefined;
     const seen: InputObject[] = [];
-    const mayHoldAnchor = anchorFinder(source);
+    const mayHoldAnchor = finderOf(source, '&');
     const items = (root: YAMLMap, doc: Document.Parsed): ((entry: unknown, index: number, aliased: boolean) => void) | undefined => {
       const fc = root.get('functionConfig', true);
       if (!options.visitItems || kindOf(root) !== 'ResourceList' || (fc !== undefined && !isMap(fc) && !(isScalar(fc) && fc.value === null))) return undefined;
@@ -116,16 +116,22 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
       return visitor ? { ...input, visitor } : input;
     }
   }
-  // One document at a time: its CST is checked, composed and dropped before the next is parsed.
+  // One document at a time: its CST is checked, composed and dropped before the next is parsed. The documents of
+  // a stream are shown to the visitor as they come, as a block ResourceList's items are.
   const docs: Document.Parsed[] = [];
   let anyAlias = false;
+  const visitDoc = options.visitItems && streamVisitor(source, options.visitItems);
   try {
     const composer = new Composer(PARSE_OPTIONS);
+    const take = (doc: Document.Parsed): void => {
+      docs.push(doc);
+      visitDoc?.(doc);
+    };
     for (const token of new Parser().parse(source)) {
       if (check(token, 0)) anyAlias = true;
-      for (const doc of composer.next(token)) docs.push(doc as Document.Parsed);
+      for (const doc of composer.next(token)) take(doc as Document.Parsed);
     }
-    for (const doc of composer.end()) docs.push(doc as Document.Parsed);
+    for (const doc of composer.end()) take(doc as Document.Parsed);
   } catch (e) {
     if (e instanceof RangeError) throw new FnError('INPUT_TOO_DEEP', 'input is not valid YAML: it is nested too deeply for the YAML parser');
     throw e;
@@ -139,7 +145,8 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
   }
   const aliases = anyAlias ? indexAliases(docs, source) : NO_ALIASES;
   const content = docs.filter((d) => !isEmptyDocument(d));
-  if (content.length === 0 && options.stream) return readStream(source, json, eol, docs, aliases);
+  const visited = (input: Input): Input => (visitDoc?.visitor ? { ...input, visitor: visitDoc.visitor } : input);
+  if (content.length === 0 && options.stream) return visited(readStream(source, json, eol, docs, aliases, visitDoc?.seen));
   if (content.length === 0) {
     throw new FnError('INPUT_EMPTY', 'no input: expected a ResourceList (config.kubernetes.io/v1) or a manifest stream on stdin, got only comments or empty documents');
   }
@@ -152,20 +159,21 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
   if (!options.stream && content.length === 1 && isMap(content[0]!.contents) && kindOf(content[0]!.contents) === 'ResourceList') {
     return readResourceList(source, json, eol, docs, content[0]!.contents as YAMLMap, aliases);
   }
-  return readStream(source, json, eol, docs, aliases);
+  return visited(readStream(source, json, eol, docs, aliases, visitDoc?.seen));
 }
 
 /**
- * An anchor is written `&name`: an item without a `&` in its text holds none (one with a `&` in a string may too).
- * For items in text order: the text is searched once, not once per item.
+ * Whether a node's text may hold `char`: an anchor is written `&name` and an alias `*name`, so a node without a `&`
+ * (or `*`) in its text holds none (one with it in a string may too). For nodes in text order: the text is searched
+ * once, not once per node.
  */
-function anchorFinder(source: string): (entry: unknown) => boolean {
-  let next = -1; // the first `&` at or after the last item asked about; Infinity: none
-  return (entry) => {
-    const range = (entry as Node | null)?.range;
+function finderOf(source: string, char: '&' | '*'): (node: unknown) => boolean {
+  let next = -1; // the first `char` at or after the last node asked about; Infinity: none
+  return (node) => {
+    const range = (node as Node | null)?.range;
     if (!range) return true;
     if (next < range[0]) {
-      const at = source.indexOf('&', range[0]);
+      const at = source.indexOf(char, range[0]);
       next = at < 0 ? Infinity : at;
     }
     return next < range[1];
@@ -173,13 +181,44 @@ function anchorFinder(source: string): (entry: unknown) => boolean {
 }
 
 /**
+ * The visitor for a stream's documents, as they are composed: it is asked for (with no functionConfig: a stream's
+ * config comes from the command line) at the first document that is a Kubernetes object. A document that holds an
+ * alias or an anchor is not shown to it (aliases never cross documents, but the alias index is built at the end).
+ */
+function streamVisitor(source: string, visitItems: NonNullable<ReadOptions['visitItems']>): ((doc: Document.Parsed) => void) & { visitor?: ItemVisitor; seen: InputObject[] } {
+  const hasAnchor = finderOf(source, '&');
+  const hasAlias = finderOf(source, '*');
+  let index = 0;
+  let asked = false;
+  const state = Object.assign(
+    (doc: Document.Parsed): void => {
+      if (isEmptyDocument(doc)) return;
+      const at = index++;
+      const node = doc.contents;
+      if (doc.errors.length > 0 || !isMap(node)) return;
+      const ref = resourceRefOf(node);
+      if (!ref.apiVersion || !ref.kind || ref.kind === 'ResourceList' || ref.apiVersion.startsWith('config.kubernetes.io/')) return;
+      const skip = hasAnchor(node) || hasAlias(node);
+      if (!asked) {
+        asked = true;
+        const v = visitItems(undefined, doc);
+        if (v) state.visitor = v;
+      }
+      if (state.visitor) visitEntry(state.visitor, state.seen, node, at, skip, doc);
+    },
+    { seen: [] as InputObject[] } as { visitor?: ItemVisitor; seen: InputObject[] },
+  );
+  return state;
+}
+
+/**
  * An item as soon as it is composed: the visitor sees it, and it is trimmed if the visitor is done with it. Not an
  * item that holds an alias or an anchor: an alias in a later item may lead into it (the alias index is built once
  * the whole input is read), and what it leads to must still be there.
  */
-function visitEntry(visitor: ItemVisitor, seen: InputObject[], entry: unknown, index: number, aliased: boolean): void {
+function visitEntry(visitor: ItemVisitor, seen: InputObject[], entry: unknown, index: number, aliased: boolean, doc?: Document.Parsed): void {
   if (!isMap(entry) || aliased) return;
-  const object: { -readonly [K in keyof InputObject]: InputObject[K] } = { index, node: entry, ref: resourceRefOf(entry) };
+  const object: { -readonly [K in keyof InputObject]: InputObject[K] } = { index, node: entry, ref: resourceRefOf(entry), ...(doc && { doc }) };
   seen[index] = object;
   if (!visitor.visit(object)) return;
   entry.items = entry.items.filter((pair) => KEPT_WHEN_TRIMMED.has(isScalar(pair.key) ? pair.key.value : undefined));
@@ -223,7 +262,7 @@ function readResourceList(
   return { form: 'resource-list', json, eol, source, docs, objects, aliases, root, ...(itemsSeq && { itemsSeq }), ...(functionConfig && { functionConfig }) };
 }
 
-function readStream(source: string, json: boolean, eol: Input['eol'], docs: Document.Parsed[], aliases: AliasIndex): Input {
+function readStream(source: string, json: boolean, eol: Input['eol'], docs: Document.Parsed[], aliases: AliasIndex, seen: readonly (InputObject | undefined)[] = []): Input {
   const objects: InputObject[] = [];
   docs.forEach((doc, i) => {
     if (isEmptyDocument(doc)) return;
@@ -236,7 +275,8 @@ function readStream(source: string, json: boolean, eol: Input['eol'], docs: Docu
       // a misspelt ResourceList, not an object to deploy
       throw new FnError('INPUT_NOT_RESOURCE_LIST', `input is not a ResourceList: kind is ${JSON.stringify(kindOf(node) ?? 'missing').slice(0, 80)} (apiVersion ${JSON.stringify(apiVersion).slice(0, 80)})`);
     }
-    objects.push({ index: objects.length, node, ref: checkedRef(node, where), doc });
+    const ref = checkedRef(node, where);
+    objects.push(seen[objects.length] ?? { index: objects.length, node, ref, doc });
   });
   return { form: 'stream', json, eol, source, docs, objects, aliases };
 }

@@ -7,10 +7,11 @@
  * item-at-a-time path reads no directives), which the output then starts with too.
  */
 import assert from 'node:assert/strict';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { generate } from '../../bench/lib/workload.mjs';
 import { readInput } from '../../src/read/input.js';
-import { LICENSE, runFn } from '../helpers/run.js';
+import { runCli } from '../../src/cli/main.js';
+import { fakeProber, LICENSE, runFn } from '../helpers/run.js';
 
 const WHOLE = '%YAML 1.2\n---\n';
 const FC = (extra = ''): string =>
@@ -95,5 +96,28 @@ describe('items found while they are read: the same output as reading the whole 
     assert.deepEqual(input.objects.map((o) => [o.ref.name, o.trimmed ?? false]), [['a', true], ['b', false], ['c', false]]);
     assert.deepEqual(Object.keys(input.objects[0]!.node.toJSON()), ['apiVersion', 'kind', 'metadata']);
     assert.equal(readInput(WHOLE + text, { visitItems: () => assert.fail('the whole-text path visits nothing') }).visitor, undefined);
+  });
+
+  it('a stream: its documents are seen as they come, and give the objects the same list read whole gives', async () => {
+    const docs = [
+      deployment('a', 'quay.io/org/a:1'),
+      deployment('b', '&img quay.io/org/b:1').replace('        - name: c\n', '        - name: c\n          args: [x]\n') + '        - name: d\n          image: *img\n',
+      '- apiVersion: v1\n  kind: List\n  items:\n  - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: c, image: ghcr.io/org/p:1}]}}\n',
+      deployment('c', 'docker.io/library/redis:7', "    annotations: {helm.sh/hook: pre-install}\n"),
+    ].map((d) => d.replace(/^- /, '').replace(/^  /gm, ''));
+    const stream = docs.map((d, i) => `# Source: chart/templates/${i}.yaml\n---\n${d}`).join('');
+    const args = ['--app-slug', 'app', '--private', 'quay.io/**', '--private', 'ghcr.io/**', '--public', 'docker.io/**'];
+    const out = await runCli(['--stream', ...args], {
+      env: { LICENSE_ID: LICENSE },
+      readStdin: () => stream,
+      readFile: () => assert.fail('no file is read'),
+      createProber: () => fakeProber(),
+    });
+    assert.equal(out.exitCode, 0, out.stderr);
+    const rl = RL(docs.map((d) => '- ' + d.replace(/\n(?=.)/g, '\n  ')).join(''));
+    const whole = await runFn(WHOLE + rl);
+    assert.equal(whole.exitCode, 0, whole.stderr);
+    const fromStream = parseAllDocuments(out.stdout).map((d) => d.toJS());
+    assert.deepEqual(fromStream, whole.parsed.items);
   });
 });
