@@ -1,9 +1,9 @@
 /**
  * The pipeline on a string: read -> config -> find -> parse references -> decide -> plan rewrites -> plan
  * Secrets -> render. A block ResourceList is read an item at a time with the config known first (it is read from
- * the root before the items), and its workloads' images are found as each item is read (`find/per-item.ts`);
- * what is found is the same either way. No process, network or clock access of its own; everything outside comes in through
- * `RunDeps`. A run that fails changes nothing: a ResourceList comes back as it was with the errors as results,
+ * the root before the items), a stream a document at a time (its config comes from the command line), and their
+ * workloads' images are found as each is read (`find/per-item.ts`); what is found is the same either way. No
+ * process, network or clock access of its own; everything outside comes in through `RunDeps`. A run that fails changes nothing: a ResourceList comes back as it was with the errors as results,
  * a stream gives no output at all.
  */
 import type { Document, YAMLMap } from 'yaml';
@@ -60,15 +60,16 @@ export interface RunOutput {
 export async function run(text: string, deps: RunDeps, options: RunOptions = {}): Promise<RunOutput> {
   let redact = redactor([deps.env['LICENSE_ID']]);
   let input: Input;
-  // A block ResourceList is read an item at a time, and its workloads' images are found as each is read: that
-  // needs the config first (a config with errors finds nothing early; it is reported below as always).
+  // Workloads' images are found as each item or document is read: that needs the config first (a config with
+  // errors finds nothing early; it is loaded again below and its error reported as always).
   let early: { config: Config; finder: ItemFinder } | undefined;
   const visitItems = (fc: YAMLMap | undefined, doc: Document.Parsed): ItemFinder | undefined => {
     let config: Config;
     try {
       config = loadConfig(functionConfigOf(fc, doc, options.fallbackFunctionConfig), options.overrides);
-    } catch {
-      return undefined;
+    } catch (e) {
+      if (e instanceof FnError) return undefined;
+      throw e;
     }
     early = { config, finder: itemFinder(config) };
     return early.finder;
