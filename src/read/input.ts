@@ -104,11 +104,11 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
     let visitor: ItemVisitor | undefined;
     const seen: InputObject[] = [];
     const mayHoldAnchor = anchorFinder(source);
-    const items = (root: YAMLMap, doc: Document.Parsed): ((entry: unknown, index: number, aliased: boolean) => void) | undefined => {
+    const items = (root: YAMLMap, doc: Document.Parsed): ((entry: unknown, index: number, aliased: boolean, start: number) => void) | undefined => {
       const fc = root.get('functionConfig', true);
       if (!options.visitItems || kindOf(root) !== 'ResourceList' || (fc !== undefined && !isMap(fc) && !(isScalar(fc) && fc.value === null))) return undefined;
       visitor = options.visitItems(isMap(fc) ? fc : undefined, doc);
-      return visitor && ((entry, index, aliased) => visitEntry(visitor!, seen, entry, index, aliased || mayHoldAnchor(entry)));
+      return visitor && ((entry, index, aliased, start) => visitEntry(visitor!, seen, entry, index, aliased || mayHoldAnchor(entry, start)));
     };
     const fast = readBlockResourceList(source, { options: PARSE_OPTIONS, check, items });
     if (fast && kindOf(fast.root) === 'ResourceList') {
@@ -157,15 +157,16 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
 
 /**
  * An anchor is written `&name`: an item without a `&` in its text holds none (one with a `&` in a string may too).
- * For items in text order: the text is searched once, not once per item.
+ * The text is the entry's from its dash (`start`) on: an anchor on the item itself (`- &a` above its first key)
+ * stands before the map's range. For items in text order: the text is searched once, not once per item.
  */
-function anchorFinder(source: string): (entry: unknown) => boolean {
+function anchorFinder(source: string): (entry: unknown, start: number) => boolean {
   let next = -1; // the first `&` at or after the last item asked about; Infinity: none
-  return (entry) => {
+  return (entry, start) => {
     const range = (entry as Node | null)?.range;
     if (!range) return true;
-    if (next < range[0]) {
-      const at = source.indexOf('&', range[0]);
+    if (next < start) {
+      const at = source.indexOf('&', start);
       next = at < 0 ? Infinity : at;
     }
     return next < range[1];
