@@ -209,7 +209,10 @@ class Splicer {
     if (index < 0) throw new SpliceError('the object to drop is not an item');
     if (items.items.length === 1) {
       const [start, end] = rangeOf(items);
-      this.add(start, end, '[]' + (items.flow ? '' : this.src.slice(start, end).match(/\r?\n$/)?.[0] ?? ''));
+      // a block list may stand at its key's column (`items:` then `- ` under it); a flow `[]` may not
+      const key = this.input.root?.items.find((p) => p.value === items)?.key as Node | undefined;
+      const under = !items.flow && key?.range && this.column(start) <= this.column(key.range[0]) ? ' '.repeat(this.column(key.range[0]) + 2 - this.column(start)) : '';
+      this.add(start, end, under + '[]' + (items.flow ? '' : this.src.slice(start, end).match(/\r?\n$/)?.[0] ?? ''));
       return;
     }
     if (items.flow) {
