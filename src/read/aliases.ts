@@ -107,10 +107,17 @@ interface MergedInto {
   readonly pair: Pair;
 }
 
-/** The map an alias is merged into: the alias is the value of its `<<` pair, or an entry of the list there. */
+/**
+ * The map an alias is merged into: the alias is the value of its `<<` pair, or an entry of the list there. Not
+ * when that list is anchored: it may be merged elsewhere too (`<<: &l [*a]`, then `<<: *l`), where the map it goes
+ * into is another.
+ */
 function mergedInto(path: readonly unknown[]): MergedInto | undefined {
   let i = path.length - 1;
-  if (isSeq(path[i])) i--;
+  if (isSeq(path[i])) {
+    if ((path[i] as { anchor?: string }).anchor) return undefined;
+    i--;
+  }
   const pair = path[i];
   const map = path[i - 1];
   if (!isPair(pair) || !isMap(map)) return undefined;
