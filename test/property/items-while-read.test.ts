@@ -115,7 +115,7 @@ const workload: fc.Arbitrary<WorkloadModel> = fc.record({
   init: fc.boolean(),
   pullSecrets: fc.constantFrom<PullSecrets>('absent', 'absent', 'block', 'flow', 'empty', 'null', 'merge', 'present'),
   hook: fc.boolean(),
-  kpt: fc.boolean(),
+  kpt: fc.constantFrom(false, false, false, true),
   amp: fc.boolean(),
   flow: fc.boolean(),
   merge: fc.constantFrom('none', 'none', 'none', 'inline', 'alias', 'aliasOwnImage'),
@@ -138,12 +138,12 @@ const model: fc.Arbitrary<Model> = fc
     items: fc.array(item, { minLength: 1, maxLength: 6 }),
     config: fc.record({
       after: fc.boolean(),
-      output: fc.boolean(),
+      output: fc.constantFrom(false, false, false, true),
       fieldSpecsBuiltIn: fc.boolean(),
       fieldSpecsCustom: fc.boolean(),
       values: fc.boolean(),
       detect: fc.boolean(),
-      error: fc.constantFrom('none', 'none', 'none', 'none', 'badName', 'unknownKey'),
+      error: fc.constantFrom('none', 'none', 'none', 'none', 'none', 'none', 'none', 'none', 'badName', 'unknownKey'),
       namespaces: fc.boolean(),
     }),
     comments: fc.array(fc.boolean(), { minLength: 7, maxLength: 7 }),
@@ -151,7 +151,7 @@ const model: fc.Arbitrary<Model> = fc
     indent: fc.constantFrom<0 | 2>(0, 2),
   })
   // rare shapes are rarer still: most runs should get past reading
-  .filter((m) => m.items.filter((i) => i.type === 'notMap' || i.type === 'noKind').length <= (m.items.length > 3 ? 1 : 0));
+  .filter((m) => m.items.filter((i) => i.type === 'notMap' || i.type === 'noKind').length <= (m.items.length > 4 ? 1 : 0));
 
 // ------------------------------------------------------------------ the model as text
 
@@ -335,6 +335,9 @@ function write(m: Model): string {
 
 // ------------------------------------------------------------------ the property
 
+/** More runs for a longer hunt: `ITEMS_WHILE_READ_RUNS=5000 npx mocha ... this file`. */
+const RUNS = Number(process.env['ITEMS_WHILE_READ_RUNS'] ?? 150);
+
 const wholeFor = (text: string): string => (text.includes('\r\n') ? '%YAML 1.2\r\n---\r\n' : '%YAML 1.2\n---\n');
 
 /** Whether the item-at-a-time reader took the text, and how many items it trimmed (undefined: the reader refuses it). */
@@ -349,7 +352,7 @@ function fastPath(text: string): { taken: boolean; trimmed: number } | undefined
 
 describe('property: items found while they are read give what reading the whole text gives', () => {
   it('same stdout, stderr and exit code for generated block ResourceLists', async function () {
-    this.timeout(60_000);
+    this.timeout(Math.max(60_000, RUNS * 100));
     const seen = { cases: 0, taken: 0, trimmedItems: 0, succeeded: 0, refused: 0 };
     await fc.assert(
       fc.asyncProperty(model, async (m) => {
@@ -370,11 +373,11 @@ describe('property: items found while they are read give what reading the whole 
         if (fast.exitCode === 0) seen.succeeded++;
         else seen.refused++;
       }),
-      { numRuns: 150, endOnFailure: true },
+      { numRuns: RUNS, endOnFailure: true },
     );
     // the property must exercise what it is about: trimmed workloads, runs that succeed and runs that fail
     assert.ok(seen.taken > seen.cases / 2, `the item-at-a-time path was taken in ${seen.taken} of ${seen.cases} cases`);
-    assert.ok(seen.trimmedItems > seen.cases, `only ${seen.trimmedItems} items were trimmed in ${seen.cases} cases`);
+    assert.ok(seen.trimmedItems > seen.cases / 2, `only ${seen.trimmedItems} items were trimmed in ${seen.cases} cases`);
     assert.ok(seen.succeeded > 10 && seen.refused > 10, `succeeded ${seen.succeeded}, refused ${seen.refused}`);
   });
 });
