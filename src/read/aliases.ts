@@ -178,7 +178,7 @@ export function lateAliasIndex(): LateAliasIndex {
       return index.any;
     },
     target: (alias) => index.target(alias),
-    visits: (ctx) => index.visits(ctx),
+    visits: (ctx, key) => index.visits(ctx, key),
     set(i) {
       index = i;
     },
