@@ -10,12 +10,14 @@
  * Generated pods hold anchored containers, aliases to them, containers that merge one (`<<: *a`), a merge list
  * (`<<: [*a, *b]`), an anchored merge list and its alias (`<<: &l [*a]`, `<<: *l`), merged containers that are
  * anchored and merged again, an own `image` before or after the `<<`, and maps that are no container (a
- * nodeSelector, labels) merging the same anchors. A run may refuse (`FIELD_SHARED`); it may never edit unsafely.
+ * nodeSelector, labels) merging the same anchors; env entries of the first container anchored, aliased and merged
+ * into entries with or without a name the `imagesInValues.env` rule names and their own value before or after. A run may refuse (`FIELD_SHARED`); it may never edit unsafely.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
-import { runFn } from '../helpers/run.js';
+import { run } from '../../src/run.js';
+import { LICENSE } from '../helpers/run.js';
 
 const PRIVATE = ['quay.io/org/a:1', 'quay.io/org/b:2', 'ghcr.io/org/c:3'];
 const PUBLIC = ['docker.io/library/redis:7', 'nginx:1.25'];
@@ -28,8 +30,14 @@ type Op =
   | { k: 'plain'; image: string }
   | { k: 'alias'; a: number }
   | { k: 'merge'; src: Source; own: 'none' | 'before' | 'after'; image: string; anchor: boolean };
+/** An env entry of the first container: an anchored one a rule names, an alias to one, or one merging one. */
+type EnvOp =
+  | { k: 'anchor'; image: string }
+  | { k: 'alias'; e: number }
+  | { k: 'merge'; e: number; name: 'rule' | 'other' | 'none'; own: 'none' | 'before' | 'after'; image: string };
 interface PodModel {
   readonly ops: readonly Op[];
+  readonly env: readonly EnvOp[];
   readonly selector: Source | undefined;
   readonly labels: Source | undefined;
 }
@@ -48,14 +56,21 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant('alias' as const), a: idx }) },
   { weight: 4, arbitrary: fc.record({ k: fc.constant('merge' as const), src: source, own: fc.constantFrom('none', 'before', 'after'), image: img, anchor: fc.boolean() }) },
 );
+const envOp: fc.Arbitrary<EnvOp> = fc.oneof(
+  fc.record({ k: fc.constant('anchor' as const), image: img }),
+  fc.record({ k: fc.constant('alias' as const), e: idx }),
+  fc.record({ k: fc.constant('merge' as const), e: idx, name: fc.constantFrom('rule', 'other', 'none'), own: fc.constantFrom('none', 'before', 'after'), image: img }),
+);
 const pod: fc.Arbitrary<PodModel> = fc.record({
   ops: fc.array(op, { minLength: 1, maxLength: 6 }),
+  env: fc.array(envOp, { maxLength: 4 }),
   selector: fc.option(source, { nil: undefined }),
   labels: fc.option(source, { nil: undefined }),
 });
 
 /** Anchors defined so far, in text order: maps (containers) and lists (merge lists). */
 interface Names {
+  envs: string[];
   maps: string[];
   lists: string[];
   n: number;
@@ -114,6 +129,24 @@ function podText(p: PodModel, i: number, names: Names): string {
       if (o.anchor) names.maps.push(name);
     }
   }
+  const env: string[] = [];
+  for (const e of p.env) {
+    const anchored = names.envs.length > 0 ? names.envs[('e' in e ? e.e : 0) % names.envs.length] : undefined;
+    if (e.k === 'anchor' || !anchored) {
+      const name = `e${names.n++}`;
+      env.push(`&${name} {name: RELATED_IMAGE_${name.toUpperCase()}, value: "${'image' in e ? e.image : PUBLIC[0]}"}`);
+      names.envs.push(name);
+    } else if (e.k === 'alias') {
+      env.push(`*${anchored}`);
+    } else {
+      const name = e.name === 'rule' ? 'name: RELATED_IMAGE_M, ' : e.name === 'other' ? 'name: OTHER, ' : '';
+      const own = `value: "${e.image}"`;
+      env.push(e.own === 'before' ? `{${name}${own}, <<: *${anchored}}` : e.own === 'after' ? `{<<: *${anchored}, ${name}${own}}` : `{<<: *${anchored}${name ? `, ${name.slice(0, -2)}` : ''}}`);
+    }
+  }
+  // the env list goes on the first container when it is written as a map of its own (not an alias)
+  const first = lines.findIndex((l) => l.endsWith('}') && !l.startsWith('*'));
+  if (env.length > 0 && first >= 0) lines[first] = `${lines[first]!.slice(0, -1)}, env: [${env.join(', ')}]}`;
   return (
     `- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: pod${i}\n    namespace: ns\n${labels}` +
     `  spec:\n    containers:\n${lines.map((l) => `    - ${l}\n`).join('')}${extra('nodeSelector', p.selector)}`
@@ -121,11 +154,11 @@ function podText(p: PodModel, i: number, names: Names): string {
 }
 
 function write(pods: readonly PodModel[]): string {
-  const names: Names = { maps: [], lists: [], n: 0 };
+  const names: Names = { envs: [], maps: [], lists: [], n: 0 };
   const items = pods.map((p, i) => podText(p, i, names)).join('');
   return (
     `apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n${items}` +
-    'functionConfig: {apiVersion: fn.proxy-private-images.dev/v1alpha1, kind: ProxyPrivateImages, appSlug: app, images: {private: ["quay.io/**", "ghcr.io/**"], public: ["docker.io/**", "nginx"]}}\n'
+    'functionConfig: {apiVersion: fn.proxy-private-images.dev/v1alpha1, kind: ProxyPrivateImages, appSlug: app, images: {private: ["quay.io/**", "ghcr.io/**"], public: ["docker.io/**", "nginx"]}, imagesInValues: {env: ["RELATED_IMAGE_*"]}}\n'
   );
 }
 
@@ -161,11 +194,17 @@ function readers(text: string): { v3: any; v2: any } {
   return { v3: doc.toJS({ maxAliasCount: -1 }), v2: expandV2(doc.contents, doc) };
 }
 
-/** What a reader sees, minus what an edit may change: container images and imagePullSecrets. */
+const RULE = /^RELATED_IMAGE_/;
+
+/** What a reader sees, minus what an edit may change: container images, values of env vars a rule names, imagePullSecrets. */
 function strip(podItem: any): any {
   const copy = structuredClone(podItem);
   delete copy.spec.imagePullSecrets;
-  for (const c of copy.spec.containers ?? []) if (c && typeof c === 'object') delete c.image;
+  for (const c of copy.spec.containers ?? []) {
+    if (!c || typeof c !== 'object') continue;
+    delete c.image;
+    for (const e of c.env ?? []) if (e && RULE.test(String(e.name))) delete e.value;
+  }
   return copy;
 }
 
@@ -180,6 +219,10 @@ function checkReader(name: string, before: any, after: any, text: string, out: s
     containers.forEach((c, j) => {
       const was = b.spec.containers[j].image;
       assert.ok(c.image === was || c.image === PROXY + was, `pod${i} containers[${j}]: ${was} became ${c.image} ${ctx}`);
+      (c.env ?? []).forEach((e: any, k: number) => {
+        const before = b.spec.containers[j].env[k].value;
+        assert.ok(e.value === before || e.value === PROXY + before, `pod${i} containers[${j}].env[${k}]: ${before} became ${e.value} ${ctx}`);
+      });
     });
     if (containers.some((c) => String(c.image).startsWith(PROXY))) {
       const secrets = (a.spec.imagePullSecrets ?? []) as { name: string }[];
@@ -196,7 +239,7 @@ describe('property: merge keys and aliases never let an edit reach what is not a
       fc.asyncProperty(fc.array(pod, { minLength: 1, maxLength: 2 }), async (pods) => {
         const text = write(pods);
         const before = readers(text);
-        const out = await runFn(text);
+        const out = await run(text, { env: { LICENSE_ID: LICENSE }, createProber: () => assert.fail('globs decide every image') });
         if (out.exitCode !== 0) {
           assert.match(out.stderr, /FIELD_SHARED|shared through a YAML alias/, `a refusal says why:\n${out.stderr}\n${text}`);
           seen.refused++;
