@@ -7,7 +7,7 @@
  * Aliases that would expand the input beyond a bound (billion laughs), that name no earlier anchor, or that sit
  * inside the node they name are errors.
  */
-import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, visit, type Alias, type Document, type Node, type YAMLMap } from 'yaml';
+import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, visit, type Alias, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { FnError } from '../errors.js';
 import { isMergePair } from './nodes.js';
 
@@ -31,8 +31,8 @@ export const NO_ALIASES: AliasIndex = { any: false, target: () => undefined, vis
 interface Anchored {
   /** The innermost anchored node around this one. */
   readonly parent: Node | undefined;
-  /** Each alias to this node: the innermost anchored node around it, and the map it is merged into, if it is a merge source. */
-  readonly aliases: { readonly ctx: Node | undefined; readonly mergedInto: YAMLMap | undefined }[];
+  /** Each alias to this node: the innermost anchored node around it, and the map it is merged into (and its `<<` pair), if it is a merge source. */
+  readonly aliases: { readonly ctx: Node | undefined; readonly mergedInto: MergedInto | undefined }[];
 }
 
 export function indexAliases(docs: readonly Document.Parsed[], source: string): AliasIndex {
@@ -102,19 +102,36 @@ export function indexAliases(docs: readonly Document.Parsed[], source: string): 
   return { any: true, target: (alias) => targets.get(alias), visits };
 }
 
-/** The map an alias is merged into: the alias is the value of its `<<` pair, or an entry of the list there. */
-function mergedInto(path: readonly unknown[]): YAMLMap | undefined {
+interface MergedInto {
+  readonly map: YAMLMap;
+  readonly pair: Pair;
+}
+
+/**
+ * The map an alias is merged into: the alias is the value of its `<<` pair, or an entry of the list there. Not
+ * when that list is anchored: it may be merged elsewhere too (`<<: &l [*a]`, then `<<: *l`), where the map it goes
+ * into is another.
+ */
+function mergedInto(path: readonly unknown[]): MergedInto | undefined {
   let i = path.length - 1;
-  if (isSeq(path[i])) i--;
+  if (isSeq(path[i])) {
+    if ((path[i] as { anchor?: string }).anchor) return undefined;
+    i--;
+  }
   const pair = path[i];
   const map = path[i - 1];
   if (!isPair(pair) || !isMap(map)) return undefined;
-  return isMergePair(pair) ? map : undefined;
+  return isMergePair(pair) ? { map, pair } : undefined;
 }
 
-/** The map has a pair of its own (not a merge) with this key: what a merge would bring under it is not seen. */
-function setsOwnKey(map: YAMLMap, key: string): boolean {
-  return map.items.some((p) => isScalar(p.key) && p.key.value === key);
+/**
+ * The map has a pair of its own (not a merge) with this key after the `<<` pair: what the merge would bring under
+ * it is not seen. Only after it: Go's yaml.v2, which kubectl reads YAML with, applies pairs in order, so a merge
+ * written after the map's own key overrides it (yaml.v3 and yaml keep the own key either way).
+ */
+function setsOwnKey({ map, pair }: MergedInto, key: string): boolean {
+  const merge = map.items.indexOf(pair);
+  return map.items.some((p, i) => i > merge && isScalar(p.key) && p.key.value === key);
 }
 
 function innermostAnchored(path: readonly unknown[]): Node | undefined {
@@ -161,7 +178,7 @@ export function lateAliasIndex(): LateAliasIndex {
       return index.any;
     },
     target: (alias) => index.target(alias),
-    visits: (ctx) => index.visits(ctx),
+    visits: (ctx, key) => index.visits(ctx, key),
     set(i) {
       index = i;
     },

@@ -37,10 +37,10 @@ export interface ParseHooks {
   /**
    * Called once the root's other keys are read (`root` holds them all, `items` still empty) and before any entry is
    * composed; the callback it returns is given each entry as soon as it is composed, with whether its run holds an
-   * alias. The entry is in the list as the callback leaves it. An attempt that gives `undefined` in the end may have
+   * alias and where the entry's text starts (its `- ` line; an anchor or tag on the entry stands before its range). The entry is in the list as the callback leaves it. An attempt that gives `undefined` in the end may have
    * called it for some entries: the caller must then drop what it learnt.
    */
-  readonly items?: (root: YAMLMap, doc: Document.Parsed) => ((entry: unknown, index: number, aliased: boolean) => void) | undefined;
+  readonly items?: (root: YAMLMap, doc: Document.Parsed) => ((entry: unknown, index: number, aliased: boolean, start: number) => void) | undefined;
 }
 
 const ITEMS_LINE = /^items:[ \t]*(?:#[^\n]*)?$/;
@@ -182,7 +182,7 @@ function compose(src: string, layout: Layout, hooks: ParseHooks): BlockListParts
     if (!doc || !isSeq(part) || part.flow || part.items.length !== Math.min(ENTRIES_PER_RUN, entries.length - i)) return undefined;
     if (i === 0) seq.range = [part.range![0], part.range![1], part.range![2]];
     part.items.forEach((item, k) => {
-      onEntry?.(item, i + k, aliased);
+      onEntry?.(item, i + k, aliased, i + k === 0 ? layout.listStart : entries[i + k]!);
       seq.items.push(item);
     });
     seq.range![1] = part.range![1];

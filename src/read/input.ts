@@ -104,11 +104,11 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
     let visitor: ItemVisitor | undefined;
     const seen: InputObject[] = [];
     const mayHoldAnchor = finderOf(source, '&');
-    const items = (root: YAMLMap, doc: Document.Parsed): ((entry: unknown, index: number, aliased: boolean) => void) | undefined => {
+    const items = (root: YAMLMap, doc: Document.Parsed): ((entry: unknown, index: number, aliased: boolean, start: number) => void) | undefined => {
       const fc = root.get('functionConfig', true);
       if (!options.visitItems || kindOf(root) !== 'ResourceList' || (fc !== undefined && !isMap(fc) && !(isScalar(fc) && fc.value === null))) return undefined;
       visitor = options.visitItems(isMap(fc) ? fc : undefined, doc);
-      return visitor && ((entry, index, aliased) => visitEntry(visitor!, seen, entry, index, aliased || mayHoldAnchor(entry)));
+      return visitor && ((entry, index, aliased, start) => visitEntry(visitor!, seen, entry, index, aliased || mayHoldAnchor(entry, start)));
     };
     const fast = readBlockResourceList(source, { options: PARSE_OPTIONS, check, items });
     if (fast && kindOf(fast.root) === 'ResourceList') {
@@ -164,16 +164,18 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
 
 /**
  * Whether a node's text may hold `char`: an anchor is written `&name` and an alias `*name`, so a node without a `&`
- * (or `*`) in its text holds none (one with it in a string may too). For nodes in text order: the text is searched
- * once, not once per node.
+ * (or `*`) in its text holds none (one with it in a string may too). The text is the node's from `start` on (its
+ * range by default): an anchor on a whole item or document (`- &a` above its first key, `--- &a`) stands before the
+ * map's range. For nodes in text order: the text is searched once, not once per node.
  */
-function finderOf(source: string, char: '&' | '*'): (node: unknown) => boolean {
+function finderOf(source: string, char: '&' | '*'): (node: unknown, start?: number) => boolean {
   let next = -1; // the first `char` at or after the last node asked about; Infinity: none
-  return (node) => {
+  return (node, start) => {
     const range = (node as Node | null)?.range;
     if (!range) return true;
-    if (next < range[0]) {
-      const at = source.indexOf(char, range[0]);
+    const from = start ?? range[0];
+    if (next < from) {
+      const at = source.indexOf(char, from);
       next = at < 0 ? Infinity : at;
     }
     return next < range[1];
@@ -198,7 +200,8 @@ function streamVisitor(source: string, visitItems: NonNullable<ReadOptions['visi
       if (doc.errors.length > 0 || !isMap(node)) return;
       const ref = resourceRefOf(node);
       if (!ref.apiVersion || !ref.kind || ref.kind === 'ResourceList' || ref.apiVersion.startsWith('config.kubernetes.io/')) return;
-      const skip = hasAnchor(node) || hasAlias(node);
+      const start = Math.min(doc.range[0], node.range?.[0] ?? doc.range[0]);
+      const skip = hasAnchor(node, start) || hasAlias(node, start);
       if (!asked) {
         asked = true;
         const v = visitItems(undefined, doc);

@@ -31,6 +31,9 @@ class Splicer {
   private readonly src: string;
   private readonly json: boolean;
   private readonly splices: Splice[] = [];
+  /** Items dropped, and whether new objects are appended (then a list that loses its last item is no `[]`). */
+  private readonly dropped = new Set<unknown>();
+  private creating = false;
 
   constructor(private readonly input: Input) {
     this.src = input.source;
@@ -44,6 +47,7 @@ class Splicer {
     }
     for (const w of plan.wirings) this.wire(w);
     for (const u of plan.updates) this.setFields(u.object.node, u.fields);
+    this.creating = plan.creates.length > 0;
     for (const d of plan.drops) this.drop(d);
     if (plan.creates.length > 0) this.append(plan.creates.map((c) => c.object));
     if (this.input.form === 'resource-list') this.results(results);
@@ -104,7 +108,7 @@ class Splicer {
       if (close < start) throw new SpliceError('a flow list without its closing ]');
       const last = seq.items[seq.items.length - 1] as Node | undefined;
       const between = last?.range ? this.src.slice(last.range[1], close) : '';
-      const sep = seq.items.length === 0 || between.includes(',') ? '' : ', ';
+      const sep = seq.items.every((i) => this.dropped.has(i)) || between.includes(',') ? '' : ', ';
       this.add(close, close, sep + values.map((v) => flowOf(v, this.json)).join(', '));
       return;
     }
@@ -207,16 +211,21 @@ class Splicer {
     const items = this.input.itemsSeq!;
     const index = items.items.indexOf(object.node);
     if (index < 0) throw new SpliceError('the object to drop is not an item');
-    if (items.items.length === 1) {
+    this.dropped.add(object.node);
+    if (items.items.length === 1 && !this.creating) {
       const [start, end] = rangeOf(items);
-      this.add(start, end, '[]' + (items.flow ? '' : this.src.slice(start, end).match(/\r?\n$/)?.[0] ?? ''));
+      // a block list may stand at its key's column (`items:` then `- ` under it); a flow `[]` may not
+      const key = this.input.root?.items.find((p) => p.value === items)?.key as Node | undefined;
+      const under = !items.flow && key?.range && this.column(start) <= this.column(key.range[0]) ? ' '.repeat(this.column(key.range[0]) + 2 - this.column(start)) : '';
+      this.add(start, end, under + '[]' + (items.flow ? '' : this.src.slice(start, end).match(/\r?\n$/)?.[0] ?? ''));
       return;
     }
     if (items.flow) {
       const [start, end] = rangeOf(object.node);
       const next = items.items[index + 1] as Node | undefined;
       if (next?.range) this.add(start, next.range[0], '');
-      else this.add((items.items[index - 1] as Node).range![1], end, '');
+      else if (index > 0) this.add((items.items[index - 1] as Node).range![1], end, '');
+      else this.add(start, end, ''); // the only item, new objects take its place
       return;
     }
     // A whole block entry: its dash line, the comment lines above it, and its body.
@@ -241,7 +250,8 @@ class Splicer {
         const last = items.items[items.items.length - 1] as Node;
         if (first.range && last.range && this.src.slice(rangeOf(items)[0], first.range[0]).includes('\n')) {
           const indent = ' '.repeat(this.column(first.range[0]));
-          this.add(last.range[1], last.range[1], objects.map((o) => `,\n${indent}${jsonText(o, indent)}`).join(''));
+          if (items.items.every((i) => this.dropped.has(i))) this.add(first.range[0], first.range[0], objects.map((o) => jsonText(o, indent)).join(`,\n${indent}`));
+          else this.add(last.range[1], last.range[1], objects.map((o) => `,\n${indent}${jsonText(o, indent)}`).join(''));
           return;
         }
         return this.appendToSeq(items, objects, () => '');

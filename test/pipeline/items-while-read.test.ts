@@ -31,6 +31,12 @@ const CASES: Record<string, string> = {
     "- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: a}\n  spec:\n    template: &t\n      spec:\n        containers: [{name: c, image: 'quay.io/org/a:1'}]\n" +
       '- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: b, namespace: other}\n  spec:\n    template: *t\n',
   ),
+  // the anchor stands on the item itself, before the map's first key (outside its range): the item must stay whole
+  'a whole item anchored and used in a later v1 List': RL(
+    '- &first\n  ' + deployment('a', 'quay.io/org/a:1').slice(2) +
+      '- !!map &second\n  ' + deployment('b', 'quay.io/org/b:1').slice(2) +
+      '- apiVersion: v1\n  kind: List\n  items:\n  - *first\n  - *second\n',
+  ),
   'a merge key without an alias': RL('- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec:\n    containers:\n    - <<: {name: c, image: quay.io/org/m:1}\n'),
   'an existing imagePullSecrets list, block and flow': RL(
     deployment('a', 'quay.io/org/a:1').replace('        containers:', '        imagePullSecrets:\n        - name: mine\n        containers:') +

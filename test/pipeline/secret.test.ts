@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { parse } from 'yaml';
+import { run } from '../../src/run.js';
 import { fakeProber, LICENSE, resourceList, runFn } from '../helpers/run.js';
 
 const deploy = (name: string, ns: string | undefined, image: string, extra = '') => `- apiVersion: apps/v1
@@ -178,6 +180,44 @@ describe('pull Secret, namespaces and imagePullSecrets', () => {
       assert.ok(out.stdout.includes(`${indent}- # web-tier pod\n${indent}  apiVersion: v1\n`));
       assert.ok(!out.stdout.includes('kots.io') && !out.stdout.includes('item-license-1'));
     });
+  }
+
+  for (const [where, indent, eol] of [['compact', '', '\n'], ['wide', '  ', '\n'], ['compact, CRLF', '', '\r\n']] as const) {
+    it(`removes a License item that is the only item (${where} list): the output is an empty list that parses`, async () => {
+      const lic = `${indent}# the license\n${indent}- apiVersion: kots.io/v1beta1\n${indent}  kind: License\n${indent}  metadata: {name: l}\n${indent}  spec: {licenseID: item-license-1}\n${indent}# after it\n`;
+      const input = `apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n${lic}functionConfig: {apiVersion: fn.proxy-private-images.dev/v1alpha1, kind: ProxyPrivateImages, appSlug: acme}\n`.replace(/\n/g, eol);
+      const out = await run(input, { env: {}, createProber: () => assert.fail('nothing to probe') });
+      assert.equal(out.exitCode, 0, out.stderr);
+      const parsed = parse(out.stdout);
+      assert.deepEqual(parsed.items, []);
+      assert.equal(parsed.functionConfig.appSlug, 'acme');
+      assert.ok(!out.stdout.includes('kots.io') && !out.stdout.includes('item-license-1'));
+      assert.ok(out.stdout.includes(`${indent}# the license${eol}`), 'the comments around it stay');
+    });
+  }
+
+  {
+    // the License is the only item and a Secret is created (pullSecret.namespaces): the Secret takes its place
+    const lic = { apiVersion: 'kots.io/v1beta1', kind: 'License', metadata: { name: 'l' }, spec: { licenseID: 'item-license-1' } };
+    const fcText = '{apiVersion: fn.proxy-private-images.dev/v1alpha1, kind: ProxyPrivateImages, appSlug: acme, pullSecret: {namespaces: [c]}}';
+    const licLines = (indent: string): string => `${indent}- apiVersion: kots.io/v1beta1\n${indent}  kind: License\n${indent}  metadata: {name: l}\n${indent}  spec: {licenseID: item-license-1}\n`;
+    const fcJson = { apiVersion: 'fn.proxy-private-images.dev/v1alpha1', kind: 'ProxyPrivateImages', appSlug: 'acme', pullSecret: { namespaces: ['c'] } };
+    const forms: Record<string, string> = {
+      'compact block list': `apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n${licLines('')}functionConfig: ${fcText}\n`,
+      'wide block list': `apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n${licLines('  ')}functionConfig: ${fcText}\n`,
+      'flow list': `apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: [{apiVersion: kots.io/v1beta1, kind: License, metadata: {name: l}, spec: {licenseID: item-license-1}}]\nfunctionConfig: ${fcText}\n`,
+      'JSON': JSON.stringify({ apiVersion: 'config.kubernetes.io/v1', kind: 'ResourceList', items: [lic], functionConfig: fcJson }),
+      'pretty JSON': JSON.stringify({ apiVersion: 'config.kubernetes.io/v1', kind: 'ResourceList', items: [lic], functionConfig: fcJson }, null, 2),
+    };
+    for (const [form, input] of Object.entries(forms)) {
+      it(`replaces a License item that is the only item with the new pull Secret (${form})`, async () => {
+        const out = await run(input, { env: {}, createProber: () => assert.fail('nothing to probe') });
+        assert.equal(out.exitCode, 0, out.stderr);
+        const parsed = parse(out.stdout);
+        assert.deepEqual(parsed.items.map((i: any) => [i.kind, i.metadata.namespace]), [['Secret', 'c']]);
+        assert.ok(!out.stdout.includes('kots.io') && !out.stdout.includes('item-license-1'));
+      });
+    }
   }
 
   it('a private image on a registry with a port is an error naming the image and the ways out (issue 15.1)', async () => {
