@@ -72,7 +72,12 @@ export function printable(url: URL): string {
 interface Pool {
   readonly dispatcher: Dispatcher;
   readonly guard: EgressGuard;
+  /** Resolves once a connection of this pool is up (TCP and TLS done, the HTTP/2 session set up); see connected(). */
+  readonly connected: Promise<void>;
 }
+
+/** Never settles: a pool whose connections this module does not see (an injected dispatcher, a proxy). */
+const NEVER = new Promise<void>(() => {});
 
 export class Http {
   /** One pool per registry: a connection opened under one registry's egress ceiling never serves another's. */
@@ -125,7 +130,7 @@ export class Http {
     if (existing) return existing;
     const guard = new EgressGuard(registry, this.resolve, this.options.classifyAddress);
     if (this.options.dispatcher) {
-      const p = { dispatcher: this.options.dispatcher, guard };
+      const p = { dispatcher: this.options.dispatcher, guard, connected: NEVER };
       this.pools.set(key, p);
       return p;
     }
@@ -174,9 +179,22 @@ export class Http {
     const dispatcher = this.proxied
       ? new EnvHttpProxyAgent({ ...agentOptions, ...this.proxies, ...(this.ca && { requestTls: { ca: this.ca } }) })
       : new Agent({ ...agentOptions, ...h2Multiplexing() });
-    const p = { dispatcher, guard };
+    // undici's Agent emits `connect` once a Client's connection is ready for requests (after the h2 session is
+    // set up and the Client's pipelining raised, h2.ts), before it sends what waited for that connection
+    const connected = this.proxied ? NEVER : new Promise<void>((resolve) => dispatcher.once('connect', () => resolve()));
+    const p = { dispatcher, guard, connected };
     this.pools.set(key, p);
     return p;
+  }
+
+  /**
+   * Resolves once `registry` accepted a connection (over TLS: the handshake done): from then on, over HTTP/2,
+   * requests share that connection instead of each opening one. Never settles when no connection comes up
+   * (refused, TLS error, a proxy in between, an injected dispatcher): callers race it with an answer.
+   */
+  connected(registry: RegistryTarget): Promise<void> {
+    if (this.configError) return NEVER;
+    return this.pool(registry).connected;
   }
 
   /**

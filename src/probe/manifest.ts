@@ -1,7 +1,7 @@
 import type { ImageRef } from '../reference/parse.js';
 import type { Http } from './http.js';
 import type { RegistryTarget } from './egress.js';
-import { withRetries, type Attempted, type RetryContext } from './retry.js';
+import { attemptOnce, withRetries, type Attempt, type Attempted, type RetryContext } from './retry.js';
 
 /** Every manifest type a runtime accepts; distribution hides OCI manifests from clients that omit the OCI types. */
 export const MANIFEST_ACCEPT = [
@@ -35,17 +35,27 @@ export function manifestUrl(base: URL, ref: ImageRef): URL {
   return new URL(`/v2/${ref.path}/manifests/${ref.digest ?? ref.tag ?? 'latest'}`, base);
 }
 
-/** HEAD the manifest (GET when HEAD answers 405), with retries. */
+function manifestRequest(http: Http, url: URL, registry: RegistryTarget, authorization: string | undefined) {
+  return (method: 'HEAD' | 'GET') => (signal: AbortSignal) =>
+    http.send({ method, url, registry, signal, headers: { accept: MANIFEST_ACCEPT }, ...(authorization !== undefined && { authorization }) });
+}
+
+/** One anonymous HEAD of the manifest, no retry: the attempt sent while the registry's ping is still out. */
+export function headOnce(http: Http, url: URL, registry: RegistryTarget, ctx: RetryContext, signal?: AbortSignal): Promise<Attempt> {
+  return attemptOnce(manifestRequest(http, url, registry, undefined)('HEAD'), ctx, signal);
+}
+
+/** HEAD the manifest (GET when HEAD answers 405), with retries; `first`: the HEAD's first attempt, already made. */
 export async function fetchManifest(
   http: Http,
   url: URL,
   registry: RegistryTarget,
   authorization: string | undefined,
   ctx: RetryContext,
+  first?: Attempt,
 ): Promise<Attempted & { method: 'HEAD' | 'GET' }> {
-  const send = (method: 'HEAD' | 'GET') => (signal: AbortSignal) =>
-    http.send({ method, url, registry, signal, headers: { accept: MANIFEST_ACCEPT }, ...(authorization !== undefined && { authorization }) });
-  const head = await withRetries('HEAD', send('HEAD'), ctx);
+  const send = manifestRequest(http, url, registry, authorization);
+  const head = await withRetries('HEAD', send('HEAD'), ctx, first);
   if (head.result.kind === 'response' && head.result.status === 405) return { ...(await withRetries('GET', send('GET'), ctx)), method: 'GET' };
   return { ...head, method: 'HEAD' };
 }

@@ -3,10 +3,10 @@ import { bearerOf, parseChallenges, type Challenge } from './challenge.js';
 import { classifyStatus } from './classify.js';
 import { Http, printable, type ConnectHook, type LookupHook } from './http.js';
 import { Limiter } from './limit.js';
-import { fetchManifest, manifestUrl, notAManifest } from './manifest.js';
+import { fetchManifest, headOnce, manifestUrl, notAManifest } from './manifest.js';
 import { ping, type PingResult } from './ping.js';
 import type { ClassOverride, RegistryTarget } from './egress.js';
-import { realClock, timerOf, type Clock, type RetryContext } from './retry.js';
+import { realClock, timerOf, type Attempt, type Clock, type RetryContext } from './retry.js';
 import { TokenSource, type TokenResult } from './token.js';
 import { secondsToMs, type ProbeOutcome, type ProbeSettings, type Prober } from './types.js';
 import type { Dispatcher } from 'undici';
@@ -35,7 +35,16 @@ interface Registry {
   readonly target: RegistryTarget;
   readonly limiter: Limiter;
   ping?: Promise<PingResult>;
+  /** the ping's answer, once it is in */
+  pinged?: PingResult;
+  /** aborts when the ping ended inconclusive: the HEADs sent alongside it are then of no use */
+  readonly pingFailed: AbortController;
+  /** how many more HEADs may go out while the ping is out (probe.concurrencyPerRegistry in all) */
+  earlyLeft: number;
 }
+
+/** What a probe's first turn in the concurrency slots gave: a decision, or the anonymous HEAD sent beside the ping. */
+type FirstTurn = { readonly outcome: ProbeOutcome | undefined } | { readonly early?: Attempt };
 
 export class RegistryProber implements Prober {
   private readonly http: Http;
@@ -94,10 +103,28 @@ export class RegistryProber implements Prober {
       const reg = this.registryFor(ref.domain);
       let o: ProbeOutcome | undefined;
       try {
-        // Every registry's ping starts at once (one request each, within probe.concurrency), and an
-        // image takes its concurrency slots only once its registry answered: no slot waits on a ping.
-        await this.pingOf(reg);
-        o = await reg.limiter.run(() => this.global.run(() => (controller.signal.aborted ? Promise.resolve(undefined) : this.probeOne(ref, reg))));
+        // Every registry's ping starts at once (one request each, within probe.concurrency). An image takes its
+        // concurrency slots once its registry answered the ping or accepted a connection, whichever comes first:
+        // no slot waits on a ping, and over HTTP/2 the HEADs share the ping's connection instead of opening their own.
+        // A HEAD that finds the ping still out is sent anonymously alongside it (as a runtime HEADs first); what it
+        // answered is judged once the ping is in, exactly as if it had been sent after it (probeOne's `early`).
+        await Promise.race([this.pingOf(reg), this.http.connected(reg.target)]);
+        const slots = <T>(task: () => Promise<T>, first = false) =>
+          reg.limiter.run(() => this.global.run(() => task(), first), first);
+        const turn: FirstTurn = await slots(async () => {
+          if (controller.signal.aborted) return { outcome: undefined };
+          if (reg.pinged) return { outcome: await this.probeOne(ref, reg) };
+          // at most probe.concurrencyPerRegistry of them: against a token registry each costs one HEAD more
+          if (reg.earlyLeft <= 0) return {};
+          reg.earlyLeft--;
+          return { early: await headOnce(this.http, manifestUrl(reg.base, ref), reg.target, this.retry, reg.pingFailed.signal) };
+        });
+        if ('outcome' in turn) o = turn.outcome;
+        else {
+          await this.pingOf(reg);
+          // back at the head of the line: this probe already had its turn
+          o = await slots(() => (controller.signal.aborted ? Promise.resolve(undefined) : this.probeOne(ref, reg, turn.early)), true);
+        }
       } catch (e) {
         o = { verdict: 'inconclusive', reason: `probe failed: ${(e as Error).message.split('\n')[0]}` };
       }
@@ -130,6 +157,8 @@ export class RegistryProber implements Prober {
         base: new URL(`${scheme}://${host}/`),
         target: { scheme, hostname: hostOnly(host) },
         limiter: new Limiter(Math.max(1, this.settings.concurrencyPerRegistry)),
+        pingFailed: new AbortController(),
+        earlyLeft: Math.max(1, this.settings.concurrencyPerRegistry),
       };
       this.registries.set(domain, reg);
     }
@@ -137,11 +166,21 @@ export class RegistryProber implements Prober {
   }
 
   private pingOf(reg: Registry): Promise<PingResult> {
-    reg.ping ??= this.global.run(() => ping(this.http, reg.base, reg.target, this.retry));
+    reg.ping ??= this.global.run(() => ping(this.http, reg.base, reg.target, this.retry)).then((p) => {
+      reg.pinged = p;
+      if (p.kind === 'inconclusive') reg.pingFailed.abort();
+      return p;
+    });
     return reg.ping;
   }
 
-  private async probeOne(ref: ImageRef, reg: Registry): Promise<ProbeOutcome> {
+  /**
+   * Decides one image once its registry's ping is in. `early`: the anonymous HEAD already sent while the ping was
+   * out; it stands for this probe's first anonymous HEAD attempt (retried from there as usual). When the ping asks
+   * for a Bearer token, the first HEAD carries one, so `early` is not used: verdict and reason are those of a probe
+   * sent after the ping, at the cost of that one anonymous HEAD.
+   */
+  private async probeOne(ref: ImageRef, reg: Registry, early?: Attempt): Promise<ProbeOutcome> {
     const ctx = this.retry;
     const p = await this.pingOf(reg);
     if (p.kind === 'inconclusive') return inconclusive(p.reason, p.timedOut);
@@ -162,7 +201,7 @@ export class RegistryProber implements Prober {
     }
 
     for (let round = 0; ; round++) {
-      const m = await fetchManifest(this.http, url, reg.target, authorization, ctx);
+      const m = await fetchManifest(this.http, url, reg.target, authorization, ctx, round === 0 && authorization === undefined ? early : undefined);
       if (m.failed) return inconclusive(m.failed, m.timedOut);
       const r = m.result;
       if (r.kind !== 'response') return inconclusive(`${m.method} ${printable(url)} failed`);

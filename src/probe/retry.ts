@@ -75,22 +75,38 @@ export interface Attempted {
   readonly timedOut?: boolean;
 }
 
-/** Sends with retries. `send` gets the signal to use: the overall deadline and this attempt's timeout. */
-export async function withRetries(method: string, send: (signal: AbortSignal) => Promise<HttpResult>, ctx: RetryContext): Promise<Attempted> {
+/** One attempt's answer, as the retry loop judges it: `timedOut` when this attempt's own timeout fired. */
+export interface Attempt {
+  readonly result: HttpResult;
+  readonly timedOut: boolean;
+}
+
+/** One attempt under the per-attempt timeout (probe.timeoutSeconds), the overall deadline and `signal`. */
+export async function attemptOnce(send: (signal: AbortSignal) => Promise<HttpResult>, ctx: RetryContext, signal?: AbortSignal): Promise<Attempt> {
+  const timer = timerOf(ctx.clock, ctx.timeoutMs);
+  let result: HttpResult;
+  try {
+    result = await send(AbortSignal.any(signal ? [ctx.signal, timer.signal, signal] : [ctx.signal, timer.signal]));
+  } finally {
+    timer.cancel();
+  }
+  const timedOut = result.kind === 'failure' && !ctx.signal.aborted && (timer.signal.aborted || result.cause.startsWith('timed out'));
+  if (timedOut && result.kind === 'failure' && !result.cause.startsWith('timed out')) {
+    // this attempt's own timer fired first; the transport saw an abort
+    result = { kind: 'failure', cause: `timed out after ${ctx.timeoutMs / 1000} s`, retryable: true, url: result.url };
+  }
+  return { result, timedOut };
+}
+
+/**
+ * Sends with retries. `send` gets the signal to use: the overall deadline and this attempt's timeout.
+ * `first`: the first attempt was already made (a manifest HEAD sent while the registry's ping was out);
+ * it is judged as attempt 0, so a retry after it counts as the first retry.
+ */
+export async function withRetries(method: string, send: (signal: AbortSignal) => Promise<HttpResult>, ctx: RetryContext, first?: Attempt): Promise<Attempted> {
   let timeouts = 0;
   for (let attempt = 0; ; attempt++) {
-    const timer = timerOf(ctx.clock, ctx.timeoutMs);
-    let result: HttpResult;
-    try {
-      result = await send(AbortSignal.any([ctx.signal, timer.signal]));
-    } finally {
-      timer.cancel();
-    }
-    const timedOut = result.kind === 'failure' && !ctx.signal.aborted && (timer.signal.aborted || result.cause.startsWith('timed out'));
-    if (timedOut && result.kind === 'failure' && !result.cause.startsWith('timed out')) {
-      // this attempt's own timer fired first; the transport saw an abort
-      result = { kind: 'failure', cause: `timed out after ${ctx.timeoutMs / 1000} s`, retryable: true, url: result.url };
-    }
+    const { result, timedOut } = attempt === 0 && first ? first : await attemptOnce(send, ctx);
     const what = `${method} ${printable(result.url)}`;
     if (result.kind === 'refused') return { result, failed: result.reason };
     const retryable = result.kind === 'failure' ? result.retryable : isRetryableStatus(result.status);

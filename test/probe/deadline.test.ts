@@ -6,6 +6,15 @@ import { parseReference } from '../../src/reference/parse.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { bearerChallenge, hang, ok, registryThat, startMisbehaving, status, type Handler, type Misbehaving } from '../support/misbehaving.js';
 
+/** `GET /v2/` requests only (`count('/v2/')` counts every manifest request too). */
+const pings = (s: Misbehaving): number => s.hits.filter((h) => h.path === '/v2/').length;
+/** `host/repo:tag` -> `/v2/repo/manifests/tag` */
+const manifestPath = (image: string): string => {
+  const [, ...rest] = image.split('/');
+  const [repo, tag] = rest.join('/').split(':');
+  return `/v2/${repo}/manifests/${tag}`;
+};
+
 /**
  * Time limits: probing must end inside probe.deadlineSeconds whatever registries do, and the default
  * deadline must leave an Argo CD render (60 s controller wait) room for git and kustomize.
@@ -68,7 +77,9 @@ describe('probe: time limits', function () {
         assert.match(explain(o), /did not answer in time/);
       }
       assert.equal(out.get(images[3]!)?.verdict, 'public');
-      assert.equal(dead.count('/v2/'), 2, 'one ping and one retry, however many retries 5xx get');
+      assert.equal(pings(dead), 2, 'one ping and one retry, however many retries 5xx get');
+      // each image's first HEAD went out beside the ping (the connection was accepted) and was not retried
+      for (const i of images.slice(0, 3)) assert.equal(dead.count(manifestPath(i)), 1, i);
       // 10 s + backoff (< 250 ms on the first retry) + 10 s: the whole run, well inside the 30 s deadline
       assert.ok(virtualMs >= 20_000 && virtualMs <= 20_250 + 50, `ended after ${virtualMs} virtual ms`);
       assert.ok(realMs < 15_000, `took ${realMs} real ms`);
@@ -91,7 +102,8 @@ describe('probe: time limits', function () {
       assert.match(o.reason, /^deadline exceeded \(30 s for all probes\)/);
       assert.match(explain(o), /ran out of time \(probe\.deadlineSeconds\)/);
       // attempts at 0, ~8.2, ~16.6 and ~25.6 s (8 s each plus backoff): the 4th is cut by the deadline
-      assert.equal(slow.count('/v2/'), 4);
+      assert.equal(pings(slow), 4);
+      assert.equal(slow.count('/v2/org/app/manifests/1'), 1, 'the HEAD sent beside the first ping, not retried while the ping fails');
       assert.ok(virtualMs >= 30_000 && virtualMs <= 30_050, `ended after ${virtualMs} virtual ms`);
     });
 
@@ -130,7 +142,8 @@ describe('probe: time limits', function () {
       const o = [...out.values()][0]!;
       assert.equal(o.verdict, 'inconclusive');
       assert.match(o.reason, /failed: timed out after 0\.2 s \(after 1 retry\)$/);
-      assert.equal(s.count('/v2/'), 2);
+      assert.equal(pings(s), 2);
+      assert.equal(s.count('/v2/org/app/manifests/1'), 1, 'the HEAD sent beside the ping, not retried while the ping fails');
       assert.ok(wall < 5000, `a 5 s deadline, ended after ${Math.round(wall)} ms`);
     });
 

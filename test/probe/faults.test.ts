@@ -95,9 +95,13 @@ describe('probe: failing and misbehaving registries', function () {
     const prober = createProber({ ...DEFAULT_PROBE_SETTINGS, retries: 1, insecureRegistries: [s.host] }, { env: {}, clock: fastClock().clock });
     const out = await prober.probeAll([`${s.host}/a:1`, `${s.host}/b:1`, `${s.host}/c:1`].map(parseReference));
     await prober.close();
-    for (const o of out.values()) assert.equal(o.verdict, 'inconclusive');
-    assert.equal(s.count('/v2/'), 2); // one ping, one retry
-    assert.equal(s.count('/v2/a'), 0);
+    for (const o of out.values()) {
+      assert.equal(o.verdict, 'inconclusive');
+      assert.match(o.reason, /^GET http:\/\/127\.0\.0\.1:\d+\/v2\/ answered 500 \(after 1 retry\)$/, 'the ping decides, though the HEADs answered 200');
+    }
+    assert.equal(s.hits.filter((h) => h.path === '/v2/').length, 2); // one ping, one retry
+    // the HEADs went out beside the ping and are never retried or repeated while it fails
+    for (const n of ['a', 'b', 'c']) assert.equal(s.count(`/v2/${n}/`), 1, n);
   });
 
   it('a registry that never answers hits the per-request timeout → inconclusive', async () => {

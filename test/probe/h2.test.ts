@@ -27,13 +27,26 @@ describe('probe: HTTP/2 connection reuse', function () {
     stop(): Promise<void>;
   }
 
-  /** A TLS registry: `/v2/` 200, every manifest 200 after 20 ms; h2 with HTTP/1.1 fallback, or HTTP/1.1 only. */
-  async function registry(kind: 'h2' | 'http1'): Promise<Served> {
+  /**
+   * A TLS registry: `/v2/` 200, every manifest 200 after 20 ms; h2 with HTTP/1.1 fallback, or HTTP/1.1 only.
+   * `holdPing`: `/v2/` answers only once that many manifest requests arrived (or after 5 s, which `pingHeldTooLong` tells).
+   */
+  async function registry(kind: 'h2' | 'http1', holdPing = 0): Promise<Served & { pingHeldTooLong: boolean }> {
     const requests: Served['requests'] = [];
     const sockets = new Set<Socket>();
+    let heads = 0;
+    let releasePing: (() => void) | undefined;
+    let pingHeldTooLong = false;
     const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
       requests.push({ method: req.method ?? '', path: req.url ?? '', version: req.httpVersion });
-      if (req.url === '/v2/') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      if (req.url === '/v2/') {
+        const answer = () => void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        if (heads >= holdPing) return answer();
+        const valve = setTimeout(() => ((pingHeldTooLong = true), releasePing?.()), 5000);
+        releasePing = () => (clearTimeout(valve), (releasePing = undefined), answer());
+        return;
+      }
+      if (++heads >= holdPing) releasePing?.();
       setTimeout(() => res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': `sha256:${'0'.repeat(64)}` }).end(), 20);
     };
     const server =
@@ -53,12 +66,15 @@ describe('probe: HTTP/2 connection reuse', function () {
       get connections() {
         return connections;
       },
+      get pingHeldTooLong() {
+        return pingHeldTooLong;
+      },
       requests,
       stop: async () => {
         for (const s of sockets) s.destroy();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       },
-    } as Served;
+    } as Served & { pingHeldTooLong: boolean };
   }
 
   async function probeAll(host: string, n: number) {
@@ -79,6 +95,22 @@ describe('probe: HTTP/2 connection reuse', function () {
       assert.ok(r.requests.every((q) => q.version === '2.0'), 'all over HTTP/2');
       assert.equal(r.requests.filter((q) => q.method === 'HEAD').length, 30);
       assert.equal(r.connections, 1, `one TLS connection for 31 requests, saw ${r.connections}`);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it('sends the first HEADs beside the /v2/ ping, over the ping\'s connection', async () => {
+    // the registry answers its ping only after 6 HEADs arrived: a prober that waits for the ping would stall 5 s
+    const r = await registry('h2', 6);
+    try {
+      const out = await probeAll(r.host, 30);
+      assert.equal(r.pingHeldTooLong, false, 'the HEADs waited for the ping');
+      assert.equal([...out.values()].filter((o) => o.verdict === 'public').length, 30);
+      for (const o of out.values()) assert.match(o.reason, /^HEAD https:\/\/.* answered 200$/);
+      assert.equal(r.requests.filter((q) => q.path === '/v2/').length, 1, 'one ping');
+      assert.equal(r.requests.filter((q) => q.method === 'HEAD').length, 30, 'one HEAD per image, none repeated');
+      assert.equal(r.connections, 1, `one TLS connection for the ping and every HEAD, saw ${r.connections}`);
     } finally {
       await r.stop();
     }
