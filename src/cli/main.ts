@@ -14,7 +14,8 @@ import { FnError } from '../errors.js';
 import { MAX_INPUT_BYTES, tooLarge } from '../read/input.js';
 import { describeYamlError } from '../read/yaml-errors.js';
 import type { Prober, ProbeSettings } from '../probe/types.js';
-import { redactor } from '../results.js';
+import { warningResult } from '../plan/messages.js';
+import { formatResult, redactor } from '../results.js';
 import { run, type RunDeps, type RunOptions } from '../run.js';
 import { parseCli, USAGE } from './args.js';
 import { runCheck } from './check.js';
@@ -79,7 +80,9 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<CliOutput> 
       try {
         // The same decision a render makes (run.ts): policy first, one probing pass, then probe.onError.
         const out = await runCheck(cli.images, (refs) => decideAll(refs, createPolicy(config), config.onError, () => (prober ??= io.createProber(config.probe))));
-        return { stdout: out.stdout, stderr: '', exitCode: out.exitCode };
+        // what a render would report about the run itself (a decision cache entry dropped, decisions not cached)
+        const stderr = (prober?.warnings?.() ?? []).map((message) => formatResult(warningResult(message, 'DECISION_CACHE')) + '\n').join('');
+        return { stdout: out.stdout, stderr, exitCode: out.exitCode };
       } finally {
         await prober?.close();
       }

@@ -212,6 +212,16 @@ describe('runCli check: the same decision a render makes', () => {
     assert.equal(r.stdinReads, 0);
   });
 
+  it('shows the decision cache warnings a render would show (check printed none before)', async () => {
+    const warned = { ...fakeProber(ANSWERS), warnings: () => ['the decision cache /tmp/c.json: dropped the entry for ghcr.io/other/x:1: its verdict is not public, private or private-404'] };
+    const r = await cli(['check', '--cache-file', '/tmp/c.json', 'ghcr.io/other/open:1'], { prober: warned });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /^ghcr\.io\/other\/open:1 +public/m);
+    assert.equal(r.stderr, 'proxy-private-images: [warning]: the decision cache /tmp/c.json: dropped the entry for ghcr.io/other/x:1: its verdict is not public, private or private-404\n');
+    const quiet = await cli(['check', 'quay.io/acme/api:1', ...FLAGS], { prober: warned });
+    assert.equal(quiet.stderr, '', 'no prober, no warnings');
+  });
+
   it('applies probe.onError as a render does (check ignored it before)', async () => {
     const r = await cli(['check', '--on-error', 'private', 'ghcr.io/other/flaky:1'], { prober: fakeProber(ANSWERS) });
     assert.equal(r.exitCode, 0, r.stdout);
