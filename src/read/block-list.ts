@@ -37,8 +37,9 @@ export interface ParseHooks {
   /**
    * Called once the root's other keys are read (`root` holds them all, `items` still empty) and before any entry is
    * composed; the callback it returns is given each entry as soon as it is composed, with whether its run holds an
-   * alias and where the entry's text starts (its `- ` line; an anchor or tag on the entry stands before its range). The entry is in the list as the callback leaves it. An attempt that gives `undefined` in the end may have
-   * called it for some entries: the caller must then drop what it learnt.
+   * alias and where the entry's text starts (its `- ` line; an anchor or tag on the entry stands before its range).
+   * The entry is in the list as the callback leaves it. An attempt that gives `undefined` in the end may have called
+   * it for some entries: the caller must then drop what it learnt.
    */
   readonly items?: (root: YAMLMap, doc: Document.Parsed) => ((entry: unknown, index: number, aliased: boolean, start: number) => void) | undefined;
 }

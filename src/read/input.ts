@@ -101,31 +101,37 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
   const eol = /\r\n/.test(source) ? '\r\n' : '\n';
   const check = (token: CST.Token, baseDepth: number): boolean => checkTokens(token, source, baseDepth);
   if (!options.stream && !json) {
-    let visitor: ItemVisitor | undefined;
-    const seen: InputObject[] = [];
+    let visits: Visits | undefined;
     const mayHoldAnchor = finderOf(source, '&');
     const items = (root: YAMLMap, doc: Document.Parsed): ((entry: unknown, index: number, aliased: boolean, start: number) => void) | undefined => {
       const fc = root.get('functionConfig', true);
-      if (!options.visitItems || kindOf(root) !== 'ResourceList' || (fc !== undefined && !isMap(fc) && !(isScalar(fc) && fc.value === null))) return undefined;
-      visitor = options.visitItems(isMap(fc) ? fc : undefined, doc);
-      return visitor && ((entry, index, aliased, start) => visitEntry(visitor!, seen, entry, index, aliased || mayHoldAnchor(entry, start)));
+      const { visitItems } = options;
+      if (!visitItems || kindOf(root) !== 'ResourceList' || (fc !== undefined && !isMap(fc) && !(isScalar(fc) && fc.value === null))) return undefined;
+      const v = (visits = new Visits(() => visitItems(isMap(fc) ? fc : undefined, doc)));
+      if (!v.ready()) return undefined;
+      return (entry, index, aliased, start) => {
+        if (isMap(entry)) v.see(entry, index, aliased || mayHoldAnchor(entry, start));
+      };
     };
     const fast = readBlockResourceList(source, { options: PARSE_OPTIONS, check, items });
     if (fast && kindOf(fast.root) === 'ResourceList') {
-      const input = readResourceList(source, json, eol, [fast.doc], fast.root, fast.aliases ? indexAliases([fast.doc], source) : NO_ALIASES, seen);
-      return visitor ? { ...input, visitor } : input;
+      const input = readResourceList(source, json, eol, [fast.doc], fast.root, fast.aliases ? indexAliases([fast.doc], source) : NO_ALIASES, visits?.seen);
+      return visits?.withVisitor(input) ?? input;
     }
   }
   // One document at a time: its CST is checked, composed and dropped before the next is parsed. The documents of
   // a stream are shown to the visitor as they come, as a block ResourceList's items are.
   const docs: Document.Parsed[] = [];
   let anyAlias = false;
-  const visitDoc = options.visitItems && streamVisitor(source, options.visitItems);
+  const { visitItems } = options;
+  // a stream's config comes from the command line: no functionConfig
+  const visits = visitItems && new Visits(() => visitItems(undefined, docs[0]!));
+  const showDoc = visits && streamDocVisitor(source, visits);
   try {
     const composer = new Composer(PARSE_OPTIONS);
     const take = (doc: Document.Parsed): void => {
       docs.push(doc);
-      visitDoc?.(doc);
+      showDoc?.(doc);
     };
     for (const token of new Parser().parse(source)) {
       if (check(token, 0)) anyAlias = true;
@@ -145,8 +151,8 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
   }
   const aliases = anyAlias ? indexAliases(docs, source) : NO_ALIASES;
   const content = docs.filter((d) => !isEmptyDocument(d));
-  const visited = (input: Input): Input => (visitDoc?.visitor ? { ...input, visitor: visitDoc.visitor } : input);
-  if (content.length === 0 && options.stream) return visited(readStream(source, json, eol, docs, aliases, visitDoc?.seen));
+  const visited = (input: Input): Input => visits?.withVisitor(input) ?? input;
+  if (content.length === 0 && options.stream) return visited(readStream(source, json, eol, docs, aliases, visits?.seen));
   if (content.length === 0) {
     throw new FnError('INPUT_EMPTY', 'no input: expected a ResourceList (config.kubernetes.io/v1) or a manifest stream on stdin, got only comments or empty documents');
   }
@@ -159,7 +165,7 @@ export function readInput(source: string, options: ReadOptions = {}): Input {
   if (!options.stream && content.length === 1 && isMap(content[0]!.contents) && kindOf(content[0]!.contents) === 'ResourceList') {
     return readResourceList(source, json, eol, docs, content[0]!.contents as YAMLMap, aliases);
   }
-  return visited(readStream(source, json, eol, docs, aliases, visitDoc?.seen));
+  return visited(readStream(source, json, eol, docs, aliases, visits?.seen));
 }
 
 /**
@@ -183,49 +189,62 @@ function finderOf(source: string, char: '&' | '*'): (node: unknown, start?: numb
 }
 
 /**
- * The visitor for a stream's documents, as they are composed: it is asked for (with no functionConfig: a stream's
- * config comes from the command line) at the first document that is a Kubernetes object. A document that holds an
- * alias or an anchor is not shown to it (aliases never cross documents, but the alias index is built at the end).
+ * One read's visitor and what it saw. The visitor is asked for once (`ready`: before a ResourceList's first item, at
+ * a stream's first object), and every object it is shown is kept by index: the readers build their objects from
+ * these, so the image fields it found point to the objects every later stage sees.
  */
-function streamVisitor(source: string, visitItems: NonNullable<ReadOptions['visitItems']>): ((doc: Document.Parsed) => void) & { visitor?: ItemVisitor; seen: InputObject[] } {
-  const hasAnchor = finderOf(source, '&');
-  const hasAlias = finderOf(source, '*');
-  let index = 0;
-  let asked = false;
-  const state = Object.assign(
-    (doc: Document.Parsed): void => {
-      if (isEmptyDocument(doc)) return;
-      const at = index++;
-      const node = doc.contents;
-      if (doc.errors.length > 0 || !isMap(node)) return;
-      const ref = resourceRefOf(node);
-      if (!ref.apiVersion || !ref.kind || ref.kind === 'ResourceList' || ref.apiVersion.startsWith('config.kubernetes.io/')) return;
-      const start = Math.min(doc.range[0], node.range?.[0] ?? doc.range[0]);
-      const skip = hasAnchor(node, start) || hasAlias(node, start);
-      if (!asked) {
-        asked = true;
-        const v = visitItems(undefined, doc);
-        if (v) state.visitor = v;
-      }
-      if (state.visitor) visitEntry(state.visitor, state.seen, node, at, skip, doc);
-    },
-    { seen: [] as InputObject[] } as { visitor?: ItemVisitor; seen: InputObject[] },
-  );
-  return state;
+class Visits {
+  readonly seen: InputObject[] = [];
+  private visitor: ItemVisitor | undefined;
+  private asked = false;
+
+  constructor(private readonly ask: () => ItemVisitor | undefined) {}
+
+  /**
+   * An item or document as soon as it is composed: shown to the visitor, and trimmed if the visitor is done with it.
+   * Not when its text may hold an alias or an anchor (`skip`): an alias elsewhere may lead into it (the alias index
+   * is built once the whole input is read), and what it leads to must still be there.
+   */
+  see(node: YAMLMap, index: number, skip: boolean, doc?: Document.Parsed, ref: ResourceRef = resourceRefOf(node)): void {
+    if (!this.ready() || skip) return;
+    const visitor = this.visitor!;
+    const object: { -readonly [K in keyof InputObject]: InputObject[K] } = { index, node, ref, ...(doc && { doc }) };
+    this.seen[index] = object;
+    if (!visitor.visit(object)) return;
+    node.items = node.items.filter((pair) => KEPT_WHEN_TRIMMED.has(isScalar(pair.key) ? pair.key.value : undefined));
+    object.trimmed = true;
+  }
+
+  /** Asks for the visitor the first time; whether there is one. */
+  ready(): boolean {
+    if (!this.asked) {
+      this.asked = true;
+      this.visitor = this.ask();
+    }
+    return this.visitor !== undefined;
+  }
+
+  /** The input, with the visitor when there was one (it then saw every item). */
+  withVisitor(input: Input): Input {
+    return this.visitor ? { ...input, visitor: this.visitor } : input;
+  }
 }
 
-/**
- * An item as soon as it is composed: the visitor sees it, and it is trimmed if the visitor is done with it. Not an
- * item that holds an alias or an anchor: an alias in a later item may lead into it (the alias index is built once
- * the whole input is read), and what it leads to must still be there.
- */
-function visitEntry(visitor: ItemVisitor, seen: InputObject[], entry: unknown, index: number, aliased: boolean, doc?: Document.Parsed): void {
-  if (!isMap(entry) || aliased) return;
-  const object: { -readonly [K in keyof InputObject]: InputObject[K] } = { index, node: entry, ref: resourceRefOf(entry), ...(doc && { doc }) };
-  seen[index] = object;
-  if (!visitor.visit(object)) return;
-  entry.items = entry.items.filter((pair) => KEPT_WHEN_TRIMMED.has(isScalar(pair.key) ? pair.key.value : undefined));
-  object.trimmed = true;
+/** Shows a stream's documents that are Kubernetes objects to `visits`, in order; aliases never cross documents. */
+function streamDocVisitor(source: string, visits: Visits): (doc: Document.Parsed) => void {
+  const hasAnchor = finderOf(source, '&');
+  const hasAlias = finderOf(source, '*');
+  let index = 0; // as readStream counts objects: documents that are not empty
+  return (doc) => {
+    if (isEmptyDocument(doc)) return;
+    const at = index++;
+    const node = doc.contents;
+    if (doc.errors.length > 0 || !isMap(node)) return;
+    const ref = resourceRefOf(node);
+    if (!ref.apiVersion || !ref.kind || ref.kind === 'ResourceList' || ref.apiVersion.startsWith('config.kubernetes.io/')) return;
+    const start = Math.min(doc.range[0], node.range?.[0] ?? doc.range[0]);
+    visits.see(node, at, hasAnchor(node, start) || hasAlias(node, start), doc, ref);
+  };
 }
 
 function readResourceList(
