@@ -3,7 +3,7 @@
  * - `npm pack` in a copy of the working tree without dist/ (as a fresh clone has it) builds first (prepack) and
  *   packs the executable, alone, and the GitOps scripts; installing the tarball offline gives working commands;
  * - one image tag everywhere: every reference to the released image uses the package version;
- * - nothing in the repository reads the folder beside it (../shared exists on the build machines only).
+ * - nothing in the repository reads the shared folder beside the clone (it exists on the build machines only).
  */
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
@@ -82,7 +82,7 @@ describe('the package a fresh clone makes', function () {
     assert.deepEqual(wrong, []);
   });
 
-  it('no code, test, script or config reads ../shared (only .ci/run points an environment variable at it)', function () {
+  it('no code, test, script or config reads the shared folder beside the clone (only .ci/run points an environment variable at it)', function () {
     const offenders: string[] = [];
     for (const f of workingTreeFiles()) {
       if (f === '.ci/run' || f === 'test/integration/package.test.ts' || f.endsWith('.md') || statSync(join(PROJECT_ROOT, f)).size > 1_000_000) continue;
